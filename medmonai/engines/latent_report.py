@@ -1,0 +1,139 @@
+"""Evaluator handler: collect latent codes per image, then write metrics and figures."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from ignite.engine import Engine, Events
+from monai.networks.utils import eval_mode
+
+from medmonai.keys import Keys
+from medmonai.metrics.latent import latent_separation
+from medmonai.utils.outputs import figure_png_bytes, json_bytes, read_json, write_outputs
+from medmonai.viz.embedding import embed_2d
+from medmonai.viz.figures import image_grid_figure, latent_scatter_figure
+
+__all__ = ["LatentReport"]
+
+logger = logging.getLogger(__name__)
+_VIEW_NAMES = {"latent": "Latent", "t-SNE": "t-SNE of", "jitter": "1-D"}
+_VIEW_AXES = {"latent": ("z[0]", "z[1]"), "t-SNE": ("t-SNE 1", "t-SNE 2"), "jitter": ("z[0]", "jitter")}
+
+
+class LatentReport:
+    """Collect ``mu`` and labels from a VAE evaluator and write the latent report when it completes.
+
+    Writes into ``output_dir``, all at once and atomically: ``metrics.json`` (the evaluator's metrics, the
+    latent separation from :func:`medmonai.metrics.latent_separation`, and ``train_images_per_second`` when a
+    training summary exists), ``latent_scatter.png`` (t-SNE when the latent has more than 2 dims),
+    ``reconstructions.png`` (originals over mean reconstructions, classes interleaved) and ``samples.png``
+    (decoded from the N(0, I) prior).
+
+    Args:
+        output_dir: folder of the report.
+        network: the VAE, with ``decode`` and ``latent_size``.
+        train_summary_path: JSON written by :class:`TrainingSummary`; skipped with a warning if absent.
+        num_reconstructions: images in the reconstruction grid. Defaults to 10.
+        num_samples: images in the prior-sample grid. Defaults to 32.
+        knn_k: neighbours of the kNN metric. Defaults to 5.
+        seed: seed of folds, t-SNE and prior samples. Defaults to 0.
+        class_names: legend text per label. Defaults to the label number.
+    """
+
+    def __init__(
+        self,
+        output_dir: str | Path,
+        network: torch.nn.Module,
+        train_summary_path: str | Path | None = None,
+        num_reconstructions: int = 10,
+        num_samples: int = 32,
+        knn_k: int = 5,
+        seed: int = 0,
+        class_names: dict[int, str] | None = None,
+    ) -> None:
+        self.output_dir = Path(output_dir)
+        self.network = network
+        self.train_summary_path = Path(train_summary_path) if train_summary_path else None
+        self.num_reconstructions = num_reconstructions
+        self.num_samples = num_samples
+        self.knn_k = knn_k
+        self.seed = seed
+        self.class_names = class_names
+        self._reset()
+
+    def _reset(self) -> None:
+        self.latents: list[np.ndarray] = []
+        self.labels: list[np.ndarray] = []
+        self.examples: dict[int, list[torch.Tensor]] = defaultdict(list)
+
+    def attach(self, engine: Engine) -> None:
+        """Register one method per event."""
+        engine.add_event_handler(Events.STARTED, lambda _: self._reset())
+        engine.add_event_handler(Events.ITERATION_COMPLETED, self.iteration_completed)
+        engine.add_event_handler(Events.COMPLETED, self.completed)
+
+    def iteration_completed(self, engine: Engine) -> None:
+        """Keep the batch's ``mu`` and labels, and a few images per class for the reconstruction grid."""
+        out = engine.state.output
+        labels = out[Keys.LABEL].detach().cpu().numpy().reshape(-1)
+        self.latents.append(out[Keys.MU].detach().cpu().numpy())
+        self.labels.append(labels)
+        for image, label in zip(out[Keys.IMAGE], labels, strict=False):
+            if len(self.examples[int(label)]) < self.num_reconstructions:
+                self.examples[int(label)].append(image.detach())
+
+    def completed(self, engine: Engine) -> None:
+        """Compute metrics, draw figures, then write everything."""
+        latents, labels = np.concatenate(self.latents), np.concatenate(self.labels)
+        metrics: dict[str, Any] = {k: float(v) for k, v in engine.state.metrics.items()}
+        metrics.update(latent_separation(latents, labels, k=self.knn_k, seed=self.seed))
+        metrics["n_images"] = int(len(labels))
+        metrics["latent_size"] = int(latents.shape[1])
+        summary = read_json(self.train_summary_path) if self.train_summary_path else None
+        if summary is None:
+            logger.warning(f"no training summary at {self.train_summary_path}; train_images_per_second left out")
+        else:
+            metrics["train_images_per_second"] = float(summary["train_images_per_second"])
+        points, method = embed_2d(latents, seed=self.seed)
+        scatter = latent_scatter_figure(
+            points,
+            labels,
+            title=f"{_VIEW_NAMES[method]} posterior means (latent size {latents.shape[1]}, {len(labels)} images)",
+            axis_names=_VIEW_AXES[method],
+            class_names=self.class_names,
+        )
+        files = {
+            "metrics.json": json_bytes(metrics),
+            "latent_scatter.png": figure_png_bytes(scatter),
+            "reconstructions.png": figure_png_bytes(self._reconstruction_figure(engine)),
+            "samples.png": figure_png_bytes(self._sample_figure(engine)),
+        }
+        written = write_outputs(self.output_dir, files)
+        logger.info("metrics: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items())))
+        logger.info("wrote " + ", ".join(str(p) for p in written))
+
+    def _interleaved_examples(self) -> torch.Tensor:
+        per_class = [self.examples[c] for c in sorted(self.examples)]
+        picked = [imgs[i] for i in range(self.num_reconstructions) for imgs in per_class if i < len(imgs)]
+        return torch.stack(picked[: self.num_reconstructions])
+
+    def _reconstruction_figure(self, engine: Engine):
+        images = self._interleaved_examples()
+        with eval_mode(self.network), torch.no_grad():
+            recon = self.network(images.to(engine.state.device))[Keys.RECON]
+        rows = [images.cpu().numpy(), recon.cpu().numpy()]
+        return image_grid_figure(rows, ["original", "reconstruction"], "test images (top) and mean reconstructions")
+
+    def _sample_figure(self, engine: Engine):
+        generator = torch.Generator().manual_seed(self.seed)
+        z = torch.randn(self.num_samples, self.network.latent_size, generator=generator)
+        with eval_mode(self.network), torch.no_grad():
+            samples = self.network.decode(z.to(engine.state.device)).cpu().numpy()
+        ncols = 8
+        rows = [samples[i : i + ncols] for i in range(0, len(samples), ncols)]
+        return image_grid_figure(rows, [""] * len(rows), f"decoded from N(0, I) prior (latent size {z.shape[1]})")

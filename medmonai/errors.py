@@ -1,0 +1,66 @@
+"""Domain errors, and their one-line report on the command line.
+
+Readers and components raise these with a message that names the file (or config id) and the problem.
+``python -m monai.bundle run`` wraps instantiation errors in several ``RuntimeError`` layers; the excepthook
+installed by :func:`install_excepthook` finds our error in that chain and prints it as a single line, so a user
+sees ``medmonai: error: <path>: <problem>`` and a non-zero exit instead of a page of tracebacks.
+Set ``MEDMONAI_TRACEBACK=1`` to get the full traceback back.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import TracebackType
+
+__all__ = ["MedmonaiError", "DataError", "ConfigError", "CheckpointError", "find_user_error", "install_excepthook"]
+
+
+class MedmonaiError(Exception):
+    """Base class for errors caused by user input (data, configuration, checkpoints)."""
+
+
+class DataError(MedmonaiError, ValueError):
+    """A data source is missing, malformed or does not hold what was asked for."""
+
+
+class ConfigError(MedmonaiError, ValueError):
+    """A configuration value is out of range or inconsistent."""
+
+
+class CheckpointError(MedmonaiError, ValueError):
+    """A checkpoint or weights file is missing, unreadable or does not fit the network."""
+
+
+def find_user_error(exc: BaseException | None) -> MedmonaiError | None:
+    """Return the first :class:`MedmonaiError` in an exception's cause/context chain, or None."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, MedmonaiError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _one_line(error: MedmonaiError) -> str:
+    return "medmonai: error: " + " ".join(str(error).split())
+
+
+_previous_hook = sys.excepthook
+
+
+def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    error = find_user_error(exc)
+    if error is None or os.environ.get("MEDMONAI_TRACEBACK"):
+        _previous_hook(exc_type, exc, tb)
+        return
+    print(_one_line(error), file=sys.stderr)
+
+
+def install_excepthook() -> None:
+    """Print uncaught medmonai errors as one line (idempotent; other errors keep their traceback)."""
+    if sys.excepthook is not _excepthook:
+        global _previous_hook
+        _previous_hook = sys.excepthook
+        sys.excepthook = _excepthook

@@ -1,0 +1,5 @@
+"""Networks: torch modules that take tensors and return a tensor or a dict."""
+
+from medmonai.networks.vae import VAE
+
+__all__ = ["VAE"]

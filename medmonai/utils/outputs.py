@@ -1,0 +1,69 @@
+"""Atomic output writing: every file appears whole or not at all.
+
+Producers render everything in memory first and hand the bytes to :func:`write_outputs`, so a failure while
+computing leaves no partial output and never touches the results of an earlier run.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+__all__ = ["atomic_write_bytes", "write_outputs", "json_bytes", "figure_png_bytes", "read_json"]
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temp file in the same folder and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_outputs(output_dir: str | Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Write several files atomically into ``output_dir`` (created if needed) and return their paths."""
+    return [atomic_write_bytes(Path(output_dir) / name, data) for name, data in files.items()]
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def json_bytes(obj: Mapping[str, Any]) -> bytes:
+    """Serialise a flat mapping as pretty JSON; non-finite floats become null (JSON has no NaN)."""
+    return (json.dumps({str(k): _finite_or_none(v) for k, v in obj.items()}, indent=2, sort_keys=True) + "\n").encode()
+
+
+def figure_png_bytes(fig: Figure, dpi: int = 120) -> bytes:
+    """Render a matplotlib figure to PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def read_json(path: str | Path) -> dict[str, Any] | None:
+    """Read a JSON object, or return None when the file does not exist."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())

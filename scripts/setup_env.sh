@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Create (or reuse) the project's virtual environment and install medmonai into it.
+#   bash scripts/setup_env.sh [extras]      extras: demo (default), or e.g. "demo,test"
+# torch is installed first and pinned (TORCH_VERSION, default 2.13.0): an unpinned torch would pull a
+# multi-GB CUDA build; any torch >= 2.4 works if you prefer another. Prints the venv's python path last.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${MEDMONAI_VENV:-$root/.venv}"
+extras="${1:-demo}"
+torch_version="${TORCH_VERSION:-2.13.0}"
+python="${PYTHON:-python3}"
+
+if [ ! -x "$venv/bin/python" ]; then
+    echo "creating $venv" >&2
+    "$python" -m venv "$venv"
+fi
+py="$venv/bin/python"
+stamp="$venv/.medmonai-installed"
+want="$(cat "$root/pyproject.toml" | sha256sum | cut -c1-16) $extras torch==$torch_version"
+if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp"; then
+    echo "installing torch==$torch_version and medmonai[$extras] into $venv" >&2
+    "$py" -m pip install --quiet --disable-pip-version-check "torch==$torch_version" >&2
+    "$py" -m pip install --quiet --disable-pip-version-check -e "$root[$extras]" >&2
+    echo "$want" >> "$stamp"
+fi
+echo "$py"

@@ -1,0 +1,41 @@
+"""Run the real bundle configs in-process or through ``python -m monai.bundle``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from monai.bundle import ConfigWorkflow
+
+from tests.conftest import MNIST_BUNDLE
+
+# tiny overrides: a few fast epochs on the embedded digits
+TINY = {"max_epochs": 2, "val_interval": 1, "ckpt_interval": 1, "batch_size": 32}
+
+
+def workflow(config: str, output_dir: Path, **overrides) -> ConfigWorkflow:
+    kind = "train" if config == "train.yaml" else "inference"
+    return ConfigWorkflow(
+        config_file=str(MNIST_BUNDLE / config), workflow_type=kind, output_dir=str(output_dir), **overrides
+    )
+
+
+def run_workflow(config: str, output_dir: Path, **overrides) -> ConfigWorkflow:
+    wf = workflow(config, output_dir, **overrides)
+    wf.initialize()
+    wf.run()
+    wf.finalize()
+    return wf
+
+
+def bundle_command(config: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "monai.bundle", "run", "--config_file", str(MNIST_BUNDLE / config), *args]
+
+
+def run_cli(config: str, *args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "MEDMONAI_TRACEBACK"}
+    return subprocess.run(
+        bundle_command(config, *args), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
