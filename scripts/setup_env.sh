@@ -2,7 +2,8 @@
 # Create (or reuse) the project's virtual environment and install medmonai into it.
 #   bash scripts/setup_env.sh [extras]      extras: demo (default), or e.g. "demo,test"
 # torch is installed first and pinned (TORCH_VERSION, default 2.13.0): an unpinned torch would pull a
-# multi-GB CUDA build; any torch >= 2.4 works if you prefer another. Prints the venv's python path last.
+# multi-GB CUDA build; any torch >= 2.4 works if you prefer another. --no-compile skips byte-compiling every
+# installed file (itk alone is 1.5 GB); Python compiles what is imported on first use. Prints the venv's python.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${MEDMONAI_VENV:-$root/.venv}"
@@ -19,8 +20,8 @@ stamp="$venv/.medmonai-installed"
 want="$(cat "$root/pyproject.toml" | sha256sum | cut -c1-16) $extras torch==$torch_version"
 if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp"; then
     echo "installing torch==$torch_version and medmonai[$extras] into $venv" >&2
-    "$py" -m pip install --quiet --disable-pip-version-check "torch==$torch_version" >&2
-    "$py" -m pip install --quiet --disable-pip-version-check -e "$root[$extras]" >&2
+    "$py" -m pip install --quiet --disable-pip-version-check --no-compile "torch==$torch_version" >&2
+    "$py" -m pip install --quiet --disable-pip-version-check --no-compile -e "$root[$extras]" >&2
     echo "$want" >> "$stamp"
 fi
 echo "$py"
