@@ -61,10 +61,10 @@ def time_plain(overrides: dict) -> tuple[float, int]:
     batch = overrides["batch_size"]
     start = time.perf_counter()
     for _ in range(overrides["max_epochs"]):
+        network.train()
         order = torch.randperm(len(images), device=device)
         for i in range(0, len(images), batch):
             x = images[order[i : i + batch]]
-            network.train()
             optimizer.zero_grad(set_to_none=True)
             out = network(x)
             loss = loss_fn(out[Keys.RECON], x, out[Keys.MU], out[Keys.LOGVAR])

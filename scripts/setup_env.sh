@@ -2,8 +2,9 @@
 # Create (or reuse) the project's virtual environment and install medmonai into it.
 #   bash scripts/setup_env.sh [extras]      extras: demo (default), or e.g. "demo,test"
 # torch is installed first and pinned (TORCH_VERSION, default 2.13.0): an unpinned torch would pull a
-# multi-GB CUDA build; any torch >= 2.4 works if you prefer another. --no-compile skips byte-compiling every
-# installed file (itk alone is 1.5 GB); Python compiles what is imported on first use. Prints the venv's python.
+# multi-GB CUDA build; any torch >= 2.4 works if you prefer another. pip's serial byte-compilation of every file
+# (itk alone is 1.5 GB of generated wrappers) is replaced by a parallel compileall that skips itk: the same fast
+# imports, about a minute less set-up. Prints the venv's python.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${MEDMONAI_VENV:-$root/.venv}"
@@ -22,6 +23,8 @@ if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp"; then
     echo "installing torch==$torch_version and medmonai[$extras] into $venv" >&2
     "$py" -m pip install --quiet --disable-pip-version-check --no-compile "torch==$torch_version" >&2
     "$py" -m pip install --quiet --disable-pip-version-check --no-compile -e "$root[$extras]" >&2
+    site="$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    "$py" -m compileall -q -j 0 -x '/itk' "$site" >/dev/null 2>&1 || true  # a few vendored test files never compile
     echo "$want" >> "$stamp"
 fi
 echo "$py"

@@ -2,19 +2,20 @@
 
 from medmonai.data.digit_source import digit_datalists
 from medmonai.data.digits import load_embedded_digits
-from medmonai.data.loading import seeded_shuffle_sampler
+from medmonai.data.in_memory import EpochBatchSampler, StackedDataset
 from medmonai.data.mnist import DigitArrays, read_idx, read_mnist, read_mnist_npz
 from medmonai.data.splits import parse_classes, select_classes, stratified_split
 
 __all__ = [
     "DigitArrays",
+    "EpochBatchSampler",
+    "StackedDataset",
     "digit_datalists",
     "load_embedded_digits",
     "parse_classes",
     "read_idx",
     "read_mnist",
     "read_mnist_npz",
-    "seeded_shuffle_sampler",
     "select_classes",
     "stratified_split",
 ]
