@@ -133,7 +133,14 @@ class ResumableCheckpoint:
         missing = [k for k in objects if k not in checkpoint]
         if missing:
             raise CheckpointError(f"{path}: checkpoint lacks {missing}; delete it to start over")
-        Checkpoint.load_objects(to_load=objects, checkpoint=checkpoint)
+        try:
+            Checkpoint.load_objects(to_load=objects, checkpoint=checkpoint)
+        except (RuntimeError, ValueError, KeyError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise CheckpointError(
+                f"{path}: does not fit this run ({first}); the network, optimizer or data changed since it was "
+                "saved, so use a new output_dir (or delete the checkpoints to start over)"
+            ) from e
         engine.state.max_epochs = max(max_epochs, engine.state.epoch)
         self.resumed_from = path
         if engine.state.epoch >= max_epochs:
