@@ -25,7 +25,7 @@ def _to_unit_range(images: np.ndarray) -> np.ndarray:
 
 
 def _datalist(images: np.ndarray, labels: np.ndarray) -> list[dict]:
-    return [{Keys.IMAGE: img[None], Keys.LABEL: int(lab)} for img, lab in zip(images, labels)]
+    return [{Keys.IMAGE: img[None], Keys.LABEL: int(lab)} for img, lab in zip(images, labels, strict=True)]
 
 
 def digit_datalists(

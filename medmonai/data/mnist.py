@@ -82,7 +82,9 @@ def read_idx(path: str | Path) -> np.ndarray:
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise DataError(f"{path}: truncated IDX data (header says {shape}, needs {expected} bytes, has {len(raw) - header})")
+        raise DataError(
+            f"{path}: truncated IDX data (header says {shape}, needs {expected} bytes, has {len(raw) - header})"
+        )
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -123,7 +125,11 @@ def read_mnist_npz(path: str | Path) -> DigitArrays:
     _check_pair(arrays["x_train"], arrays["y_train"], f"{path} (x_train, y_train)")
     _check_pair(arrays["x_test"], arrays["y_test"], f"{path} (x_test, y_test)")
     return DigitArrays(
-        arrays["x_train"], arrays["y_train"].astype(np.int64), arrays["x_test"], arrays["y_test"].astype(np.int64), str(path)
+        arrays["x_train"],
+        arrays["y_train"].astype(np.int64),
+        arrays["x_test"],
+        arrays["y_test"].astype(np.int64),
+        str(path),
     )
 
 
@@ -132,7 +138,9 @@ def _read_idx_folder(folder: Path) -> DigitArrays | None:
     present = [p for pair in found.values() for p in pair if p is not None]
     if not present:
         return None
-    missing = [stem for split, stems in IDX_FILES.items() for stem, p in zip(stems, found[split]) if p is None]
+    missing = [
+        stem for split, stems in IDX_FILES.items() for stem, p in zip(stems, found[split], strict=True) if p is None
+    ]
     if missing:
         raise DataError(f"{folder}: incomplete MNIST IDX set, missing {missing}")
     arrays = {split: (read_idx(pair[0]), read_idx(pair[1])) for split, pair in found.items()}
@@ -172,7 +180,9 @@ def read_mnist(dataset_dir: str | Path) -> DigitArrays:
     for folder in (path, path / "raw"):
         if not folder.is_dir():
             continue
-        npz = folder / "mnist.npz" if (folder / "mnist.npz").is_file() else next(iter(sorted(folder.glob("*.npz"))), None)
+        npz = (
+            folder / "mnist.npz" if (folder / "mnist.npz").is_file() else next(iter(sorted(folder.glob("*.npz"))), None)
+        )
         if npz is not None:
             return read_mnist_npz(npz)
         arrays = _read_idx_folder(folder)

@@ -83,7 +83,7 @@ class LatentReport:
         labels = out[Keys.LABEL].detach().cpu().numpy().reshape(-1)
         self.latents.append(out[Keys.MU].detach().cpu().numpy())
         self.labels.append(labels)
-        for image, label in zip(out[Keys.IMAGE], labels, strict=False):
+        for image, label in zip(out[Keys.IMAGE], labels, strict=True):
             if len(self.examples[int(label)]) < self.num_reconstructions:
                 self.examples[int(label)].append(image.detach())
 

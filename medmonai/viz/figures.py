@@ -31,7 +31,7 @@ def latent_scatter_figure(
     ax = fig.add_subplot()
     classes = np.unique(labels)
     colors = _class_colors(len(classes))
-    for color, c in zip(colors, classes, strict=False):
+    for color, c in zip(colors, classes, strict=True):
         sel = labels == c
         name = class_names.get(int(c), str(c)) if class_names else str(c)
         ax.scatter(points[sel, 0], points[sel, 1], s=10, alpha=0.75, color=color, label=f"{name} (n={sel.sum()})")
@@ -62,7 +62,7 @@ def image_grid_figure(
     ncols = max(len(r) for r in rows)
     fig = Figure(figsize=(cell_inches * ncols, cell_inches * len(rows) + 0.5))
     axes = fig.subplots(len(rows), ncols, squeeze=False)
-    for r, (images, name) in enumerate(zip(rows, row_names, strict=False)):
+    for r, (images, name) in enumerate(zip(rows, row_names, strict=True)):
         for c in range(ncols):
             ax = axes[r][c]
             ax.set_xticks([])

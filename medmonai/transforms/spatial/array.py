@@ -36,7 +36,7 @@ class FitToCanvas(Transform):
         self, box_size: Sequence[int] = (20, 20), canvas_size: Sequence[int] = (28, 28), mode: str = "bilinear"
     ) -> None:
         box, canvas = ensure_tuple(box_size), ensure_tuple(canvas_size)
-        if len(box) != len(canvas) or any(b < 1 or b > c for b, c in zip(box, canvas, strict=False)):
+        if len(box) != len(canvas) or any(b < 1 or b > c for b, c in zip(box, canvas, strict=True)):
             raise ConfigError(f"box_size must fit inside canvas_size dim by dim, got {box} and {canvas}")
         self.spatial_dims = len(box)
         self.resize = Resize(spatial_size=box, mode=mode, anti_aliasing=False)
