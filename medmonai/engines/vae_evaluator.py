@@ -9,8 +9,9 @@ from monai.engines import SupervisedEvaluator
 from monai.engines.utils import IterationEvents
 from monai.networks.utils import eval_mode
 
+from medmonai.errors import ConfigError
 from medmonai.keys import Keys
-from medmonai.losses.elbo import gaussian_kl, reconstruction_nll
+from medmonai.losses.elbo import RECONSTRUCTION_LOSSES, gaussian_kl, reconstruction_nll
 
 __all__ = ["VAEEvaluator"]
 
@@ -30,11 +31,16 @@ class VAEEvaluator(SupervisedEvaluator):
         seed: seed of the posterior samples. Defaults to 0.
         decollate: as for ``SupervisedEvaluator``. Defaults to False.
         **kwargs: as for ``SupervisedEvaluator``.
+
+    Raises:
+        ConfigError: unknown ``reconstruction``.
     """
 
     def __init__(
         self, *args: Any, reconstruction: str = "bce", seed: int = 0, decollate: bool = False, **kwargs: Any
     ) -> None:
+        if reconstruction not in RECONSTRUCTION_LOSSES:
+            raise ConfigError(f"reconstruction must be one of {RECONSTRUCTION_LOSSES}, got {reconstruction!r}")
         super().__init__(*args, decollate=decollate, **kwargs)
         self.reconstruction = reconstruction
         self.seed = seed
@@ -50,9 +56,8 @@ class VAEEvaluator(SupervisedEvaluator):
     def _iteration(self, engine: VAEEvaluator, batchdata: dict[str, torch.Tensor]) -> dict:
         if batchdata is None:
             raise ValueError("Must provide batch data for current iteration.")
-        inputs, labels = engine.prepare_batch(batchdata, engine.state.device, engine.non_blocking, **engine.to_kwargs)[
-            :2
-        ]
+        batch = engine.prepare_batch(batchdata, engine.state.device, engine.non_blocking, **engine.to_kwargs)
+        inputs, labels = batch[0], batch[1]
         with eval_mode(engine.network), torch.no_grad():
             out = engine.inferer(inputs, engine.network, sample=True)
             nll = reconstruction_nll(out[Keys.RECON], inputs, self.reconstruction)

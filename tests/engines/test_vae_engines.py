@@ -2,10 +2,12 @@
 
 import json
 
+import pytest
 import torch
 from ignite.engine import Events
 
 from medmonai.engines import VAEEvaluator
+from medmonai.errors import ConfigError
 from tests.bundles.helpers import TINY, run_workflow, workflow
 
 
@@ -54,3 +56,8 @@ def test_evaluator_scores_each_image_and_leaves_rng_alone(tmp_path):
     assert out["elbo"].shape == out["kl"].shape == out["recon_nll"].shape == (n,)
     torch.testing.assert_close(out["elbo"], -(out["recon_nll"] + out["kl"]))
     assert (out["kl"] >= 0).all() and (out["recon_nll"] > 0).all()
+
+
+def test_evaluator_rejects_unknown_reconstruction():
+    with pytest.raises(ConfigError, match=r"reconstruction must be one of \('bce', 'mse', 'l1'\), got 'huber'"):
+        VAEEvaluator(device="cpu", val_data_loader=[], network=torch.nn.Identity(), reconstruction="huber")
