@@ -3,14 +3,17 @@
 from medmonai.data.digit_source import digit_datalists
 from medmonai.data.digits import load_embedded_digits
 from medmonai.data.in_memory import EpochBatchSampler, StackedDataset
+from medmonai.data.isles import ISLES_MODALITIES, isles_datalist
 from medmonai.data.mnist import DigitArrays, read_idx, read_mnist, read_mnist_npz
 from medmonai.data.splits import parse_classes, select_classes, stratified_split
 
 __all__ = [
+    "ISLES_MODALITIES",
     "DigitArrays",
     "EpochBatchSampler",
     "StackedDataset",
     "digit_datalists",
+    "isles_datalist",
     "load_embedded_digits",
     "parse_classes",
     "read_idx",

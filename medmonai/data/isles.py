@@ -1,0 +1,192 @@
+"""Reader for the ISLES 2015 SISS training layout.
+
+Layout (DESIGN.md §3)::
+
+    SISS2015_Training/<case>/VSD.Brain.XX.O.MR_<Mod>.<id>/VSD.Brain.XX.O.MR_<Mod>.<id>.(nii|nii.gz|mha)
+    SISS2015_Training/<case>/VSD.Brain_3more.XX.O.OT.<id>/VSD.Brain_3more.XX.O.OT.<id>.(nii|nii.gz|mha)
+
+``<Mod>`` is ``DWI``, ``Flair``, ``T1`` or ``T2``; the lesion mask's folder name contains ``.OT.``. Headers are
+read with SimpleITK (no voxel data), and every case is checked: each requested modality and the mask exist, are
+3-D, and agree in size, spacing and direction.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from medmonai.errors import DataError
+from medmonai.keys import Keys
+
+__all__ = ["ISLES_MODALITIES", "isles_datalist", "read_header", "ImageHeader"]
+
+logger = logging.getLogger(__name__)
+
+ISLES_MODALITIES = {"dwi": "DWI", "flair": "Flair", "t1": "T1", "t2": "T2"}
+_IMAGE_SUFFIXES = (".nii.gz", ".nii", ".mha")
+_MODALITY_FOLDER = re.compile(r"\.MR_([A-Za-z0-9]+)\.", re.IGNORECASE)
+_LAYOUT = (
+    "expected <case>/VSD.Brain.XX.O.MR_<DWI|Flair|T1|T2>.<id>/<same name>.(nii|nii.gz|mha) and a *.OT.* mask folder"
+)
+
+
+class ImageHeader:
+    """Size, spacing and direction of an image file, read without its voxels."""
+
+    def __init__(self, path: Path, size: tuple[int, ...], spacing: tuple[float, ...], direction: tuple[float, ...]):
+        self.path, self.size, self.spacing, self.direction = path, size, spacing, direction
+
+
+def read_header(path: str | Path) -> ImageHeader:
+    """Read an image header with SimpleITK.
+
+    Raises:
+        DataError: the file is unreadable (missing, truncated header, missing raw data file) or not 3-D.
+    """
+    path = Path(path)
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as e:
+        detail = " ".join(str(e).split())[-160:]
+        raise DataError(f"{path}: unreadable image header ({detail})") from e
+    size = tuple(int(s) for s in reader.GetSize())
+    if len(size) != 3:
+        raise DataError(f"{path}: expected a 3-D volume, got {len(size)}-D with size {size}")
+    _check_metaimage_data(path, size)
+    return ImageHeader(path, size, tuple(reader.GetSpacing()), tuple(reader.GetDirection()))
+
+
+_MET_BYTES = {"MET_CHAR": 1, "MET_UCHAR": 1, "MET_SHORT": 2, "MET_USHORT": 2, "MET_INT": 4, "MET_UINT": 4}
+_MET_BYTES.update({"MET_LONG": 8, "MET_ULONG": 8, "MET_FLOAT": 4, "MET_DOUBLE": 8})
+
+
+def _metaimage_fields(path: Path) -> tuple[dict[str, str], int]:
+    """Header fields of a MetaImage file and the byte offset where its voxel data starts."""
+    fields: dict[str, str] = {}
+    offset = 0
+    with path.open("rb") as f:
+        for raw_line in f:
+            offset += len(raw_line)
+            key, _, value = raw_line.decode("latin-1").partition("=")
+            fields[key.strip()] = value.strip()
+            if key.strip() == "ElementDataFile":
+                break
+    return fields, offset
+
+
+def _check_metaimage_data(path: Path, size: tuple[int, ...]) -> None:
+    """Catch a missing raw file, or uncompressed voxel data shorter than the header promises."""
+    if path.suffix.lower() not in (".mha", ".mhd"):
+        return
+    fields, offset = _metaimage_fields(path)
+    data_file = fields.get("ElementDataFile", "LOCAL")
+    if data_file.upper() != "LOCAL":
+        raw = path.parent / data_file
+        if not raw.is_file():
+            raise DataError(f"{path}: its raw data file {data_file} is missing")
+        present = raw.stat().st_size
+    else:
+        present = path.stat().st_size - offset
+    if fields.get("CompressedData", "False").lower() == "true" or fields.get("ElementType") not in _MET_BYTES:
+        return
+    channels = int(fields.get("ElementNumberOfChannels", "1") or 1)
+    needed = int(np.prod(size)) * channels * _MET_BYTES[fields["ElementType"]]
+    if present < needed:
+        raise DataError(f"{path}: truncated voxel data (needs {needed} bytes, has {present})")
+
+
+def _image_in(folder: Path) -> Path | None:
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(_IMAGE_SUFFIXES))
+    return files[0] if files else None
+
+
+def _case_files(case_dir: Path) -> tuple[dict[str, Path], Path | None]:
+    modalities: dict[str, Path] = {}
+    mask = None
+    for folder in sorted(p for p in case_dir.iterdir() if p.is_dir()):
+        image = _image_in(folder)
+        if ".OT." in folder.name:
+            mask = image
+            continue
+        match = _MODALITY_FOLDER.search(folder.name)
+        if match and image is not None:
+            modalities[match.group(1).lower()] = image
+    return modalities, mask
+
+
+def _check_case(case_dir: Path, modalities: Sequence[str]) -> dict:
+    found, mask = _case_files(case_dir)
+    missing = [m for m in modalities if m not in found]
+    if missing:
+        names = ", ".join(f"MR_{ISLES_MODALITIES[m]}" for m in missing)
+        raise DataError(f"{case_dir}: no {names} image; {_LAYOUT}")
+    if mask is None:
+        raise DataError(f"{case_dir}: no lesion mask (a folder whose name contains '.OT.'); {_LAYOUT}")
+    headers = [read_header(found[m]) for m in modalities] + [read_header(mask)]
+    reference = headers[0]
+    for header in headers[1:]:
+        if header.size != reference.size:
+            raise DataError(f"{header.path}: size {header.size} differs from {reference.path.name} {reference.size}")
+        if not np.allclose(header.spacing, reference.spacing, rtol=1e-4, atol=1e-4):
+            raise DataError(f"{header.path}: spacing {header.spacing} differs from {reference.spacing}")
+        if not np.allclose(header.direction, reference.direction, atol=1e-4):
+            raise DataError(f"{header.path}: direction differs from {reference.path.name}")
+    item = {m: str(found[m]) for m in modalities}
+    item[Keys.LABEL] = str(mask)
+    item["case_id"] = case_dir.name
+    return item
+
+
+def isles_datalist(
+    dataset_dir: str | Path, modalities: Sequence[str] = ("dwi",), skip_invalid_cases: bool = False
+) -> list[dict]:
+    """Index an ISLES 2015 SISS training folder into a MONAI datalist, one validated dict per case.
+
+    Args:
+        dataset_dir: the ``SISS2015_Training`` folder (one subfolder per case).
+        modalities: any of ``"dwi"``, ``"flair"``, ``"t1"``, ``"t2"``. Defaults to ``("dwi",)``.
+        skip_invalid_cases: log and skip a case that fails validation instead of raising. Defaults to False.
+
+    Returns:
+        ``[{"case_id": str, "<modality>": path, ..., "label": mask path}, ...]`` sorted by case id (numerically
+        when ids are numbers).
+
+    Raises:
+        DataError: the folder is missing or holds no case, or a case is invalid (unless skipped).
+        ValueError: an unknown modality name.
+    """
+    root = Path(dataset_dir).expanduser()
+    unknown = [m for m in modalities if m not in ISLES_MODALITIES]
+    if unknown or not modalities:
+        raise ValueError(f"modalities must be a non-empty subset of {list(ISLES_MODALITIES)}, got {list(modalities)}")
+    if not root.is_dir():
+        raise DataError(f"dataset_dir {root} does not exist or is not a folder")
+    cases = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: (not p.name.isdigit(), _number(p.name)))
+    if not cases:
+        raise DataError(f"{root}: no case folders; {_LAYOUT}")
+    datalist, skipped = [], 0
+    for case_dir in cases:
+        try:
+            datalist.append(_check_case(case_dir, modalities))
+        except DataError as e:
+            if not skip_invalid_cases:
+                raise
+            skipped += 1
+            logger.warning(f"skipping case: {e}")
+    if skipped:
+        logger.warning(f"skipped {skipped} of {len(cases)} ISLES cases in {root}")
+    if not datalist:
+        raise DataError(f"{root}: every case was invalid; {_LAYOUT}")
+    logger.info(f"ISLES {root}: {len(datalist)} cases with {', '.join(modalities)} and lesion masks")
+    return datalist
+
+
+def _number(name: str) -> int | str:
+    return int(name) if name.isdigit() else name
