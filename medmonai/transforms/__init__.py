@@ -1,5 +1,15 @@
 """Transforms in MONAI style: an array operation plus a thin dictionary wrapper."""
 
+from medmonai.transforms.intensity import FOREGROUND_METHODS, SimpleITKNormalize, SimpleITKNormalized
+from medmonai.transforms.patch import LesionGridPatch, LesionGridPatchd
 from medmonai.transforms.spatial import FitToCanvas, FitToCanvasd
 
-__all__ = ["FitToCanvas", "FitToCanvasd"]
+__all__ = [
+    "FOREGROUND_METHODS",
+    "FitToCanvas",
+    "FitToCanvasd",
+    "LesionGridPatch",
+    "LesionGridPatchd",
+    "SimpleITKNormalize",
+    "SimpleITKNormalized",
+]
