@@ -2,10 +2,13 @@
 
 from medmonai.data.digit_source import digit_datalists
 from medmonai.data.digits import load_embedded_digits
+from medmonai.data.embedded_isles import embedded_siss
 from medmonai.data.in_memory import EpochBatchSampler, StackedDataset
 from medmonai.data.isles import ISLES_MODALITIES, isles_datalist
+from medmonai.data.isles_patches import isles_patch_splits, split_cases
 from medmonai.data.mnist import DigitArrays, read_idx, read_mnist, read_mnist_npz
 from medmonai.data.splits import parse_classes, select_classes, stratified_split
+from medmonai.data.volumes import load_volume
 
 __all__ = [
     "ISLES_MODALITIES",
@@ -13,12 +16,16 @@ __all__ = [
     "EpochBatchSampler",
     "StackedDataset",
     "digit_datalists",
+    "embedded_siss",
     "isles_datalist",
+    "isles_patch_splits",
+    "load_volume",
     "load_embedded_digits",
     "parse_classes",
     "read_idx",
     "read_mnist",
     "read_mnist_npz",
     "select_classes",
+    "split_cases",
     "stratified_split",
 ]

@@ -8,6 +8,7 @@ from medmonai.engines.checkpoint import (
     latest_checkpoint,
     load_weights,
 )
+from medmonai.engines.histogram import ValueHistogram
 from medmonai.engines.ignite_metrics import ItemMean, mean_of
 from medmonai.engines.latent_report import LatentReport
 from medmonai.engines.progress import TrainingProgressBar
@@ -25,6 +26,7 @@ __all__ = [
     "TrainingSummary",
     "VAEEvaluator",
     "VAETrainer",
+    "ValueHistogram",
     "WeightsLoader",
     "latest_checkpoint",
     "load_weights",

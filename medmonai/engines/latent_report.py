@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from ignite.engine import Engine, Events
 from monai.networks.utils import eval_mode
+from sklearn.metrics import roc_auc_score
 
 from medmonai.keys import Keys
 from medmonai.metrics.latent import latent_separation
@@ -21,6 +22,13 @@ from medmonai.viz.figures import image_grid_figure, latent_scatter_figure
 __all__ = ["LatentReport"]
 
 logger = logging.getLogger(__name__)
+
+
+def _middle_slice(images: np.ndarray) -> np.ndarray:
+    """``(N, C, H, W)`` as is; ``(N, C, H, W, D)`` by the middle slice along D."""
+    return images[..., images.shape[-1] // 2] if images.ndim == 5 else images
+
+
 _VIEW_NAMES = {"latent": "Latent", "t-SNE": "t-SNE of", "jitter": "1-D"}
 _VIEW_AXES = {"latent": ("z[0]", "z[1]"), "t-SNE": ("t-SNE 1", "t-SNE 2"), "jitter": ("z[0]", "jitter")}
 
@@ -29,10 +37,11 @@ class LatentReport:
     """Collect ``mu`` and labels from a VAE evaluator and write the latent report when it completes.
 
     Writes into ``output_dir``, all at once and atomically: ``metrics.json`` (the evaluator's metrics, the
-    latent separation from :func:`medmonai.metrics.latent_separation`, and ``train_images_per_second`` when a
-    training summary exists), ``latent_scatter.png`` (t-SNE when the latent has more than 2 dims),
-    ``reconstructions.png`` (originals over mean reconstructions, classes interleaved) and ``samples.png``
-    (decoded from the N(0, I) prior).
+    latent separation from :func:`medmonai.metrics.latent_separation`, ``elbo_auroc`` when there are exactly two
+    classes (the negative ELBO as a score for class 1), ``extra_metrics``, and ``train_images_per_second`` when a
+    training summary exists), the scatter (t-SNE when the latent has more than 2 dims), ``reconstructions.png``
+    (originals over mean reconstructions, classes interleaved; 3-D patches by their middle slice) and
+    ``samples.png`` (decoded from the N(0, I) prior).
 
     Args:
         output_dir: folder of the report.
@@ -43,6 +52,9 @@ class LatentReport:
         knn_k: neighbours of the kNN metric. Defaults to 5.
         seed: seed of folds, t-SNE and prior samples. Defaults to 0.
         class_names: legend text per label. Defaults to the label number.
+        metric_suffix: appended to the separation metric names, e.g. ``"_lesion"``. Defaults to "".
+        scatter_file: file name of the scatter. Defaults to ``"latent_scatter.png"``.
+        extra_metrics: more named numbers for ``metrics.json``. Defaults to None.
     """
 
     def __init__(
@@ -55,6 +67,9 @@ class LatentReport:
         knn_k: int = 5,
         seed: int = 0,
         class_names: dict[int, str] | None = None,
+        metric_suffix: str = "",
+        scatter_file: str = "latent_scatter.png",
+        extra_metrics: dict[str, float] | None = None,
     ) -> None:
         self.output_dir = Path(output_dir)
         self.network = network
@@ -63,13 +78,19 @@ class LatentReport:
         self.num_samples = num_samples
         self.knn_k = knn_k
         self.seed = seed
-        self.class_names = class_names
+        self.class_names = {int(k): v for k, v in class_names.items()} if class_names else None
+        self.metric_suffix = metric_suffix
+        self.scatter_file = scatter_file
+        self.extra_metrics = dict(extra_metrics or {})
         self._reset()
 
     def _reset(self) -> None:
         self.latents: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
+        self.elbo: list[np.ndarray] = []
         self.examples: dict[int, list[torch.Tensor]] = defaultdict(list)
+        self.seen: dict[int, int] = defaultdict(int)
+        self.rng = np.random.default_rng(self.seed)
 
     def attach(self, engine: Engine) -> None:
         """Register one method per event."""
@@ -78,20 +99,29 @@ class LatentReport:
         engine.add_event_handler(Events.COMPLETED, self.completed)
 
     def iteration_completed(self, engine: Engine) -> None:
-        """Keep the batch's ``mu`` and labels, and a few images per class for the reconstruction grid."""
+        """Keep the batch's ``mu`` and labels, and a seeded uniform sample of images per class (reservoir)."""
         out = engine.state.output
         labels = out[Keys.LABEL].detach().cpu().numpy().reshape(-1)
         self.latents.append(out[Keys.MU].detach().cpu().numpy())
         self.labels.append(labels)
+        self.elbo.append(out[Keys.ELBO].detach().cpu().numpy().reshape(-1))
         for image, label in zip(out[Keys.IMAGE], labels, strict=True):
-            if len(self.examples[int(label)]) < self.num_reconstructions:
-                self.examples[int(label)].append(image.detach())
+            kept, self.seen[int(label)] = self.examples[int(label)], self.seen[int(label)] + 1
+            if len(kept) < self.num_reconstructions:
+                kept.append(image.detach())
+            elif (slot := int(self.rng.integers(self.seen[int(label)]))) < self.num_reconstructions:
+                kept[slot] = image.detach()
 
     def completed(self, engine: Engine) -> None:
         """Compute metrics, draw figures, then write everything."""
         latents, labels = np.concatenate(self.latents), np.concatenate(self.labels)
         metrics: dict[str, Any] = {k: float(v) for k, v in engine.state.metrics.items()}
-        metrics.update(latent_separation(latents, labels, k=self.knn_k, seed=self.seed))
+        separation = latent_separation(latents, labels, k=self.knn_k, seed=self.seed)
+        metrics.update({f"{k}{self.metric_suffix}": v for k, v in separation.items()})
+        if len(np.unique(labels)) == 2:
+            score = -np.concatenate(self.elbo)  # the less likely under the model, the more anomalous
+            metrics[f"elbo_auroc{self.metric_suffix}"] = float(roc_auc_score(labels == labels.max(), score))
+        metrics.update(self.extra_metrics)
         metrics["n_images"] = int(len(labels))
         metrics["latent_size"] = int(latents.shape[1])
         summary = read_json(self.train_summary_path) if self.train_summary_path else None
@@ -109,7 +139,7 @@ class LatentReport:
         )
         files = {
             "metrics.json": json_bytes(metrics),
-            "latent_scatter.png": figure_png_bytes(scatter),
+            self.scatter_file: figure_png_bytes(scatter),
             "reconstructions.png": figure_png_bytes(self._reconstruction_figure(engine)),
             "samples.png": figure_png_bytes(self._sample_figure(engine)),
         }
@@ -126,14 +156,16 @@ class LatentReport:
         images = self._interleaved_examples()
         with eval_mode(self.network), torch.no_grad():
             recon = self.network(images.to(engine.state.device))[Keys.RECON]
-        rows = [images.cpu().numpy(), recon.cpu().numpy()]
-        return image_grid_figure(rows, ["original", "reconstruction"], "test images (top) and mean reconstructions")
+        rows = [_middle_slice(images.cpu().numpy()), _middle_slice(recon.cpu().numpy())]
+        order = ", ".join(self.class_names[c] if self.class_names else str(c) for c in sorted(self.examples))
+        title = f"test images (top) and mean reconstructions; classes interleaved: {order}"
+        return image_grid_figure(rows, ["original", "reconstruction"], title)
 
     def _sample_figure(self, engine: Engine):
         generator = torch.Generator().manual_seed(self.seed)
         z = torch.randn(self.num_samples, self.network.latent_size, generator=generator)
         with eval_mode(self.network), torch.no_grad():
-            samples = self.network.decode(z.to(engine.state.device)).cpu().numpy()
+            samples = _middle_slice(self.network.decode(z.to(engine.state.device)).cpu().numpy())
         ncols = 8
         rows = [samples[i : i + ncols] for i in range(0, len(samples), ncols)]
         return image_grid_figure(rows, [""] * len(rows), f"decoded from N(0, I) prior (latent size {z.shape[1]})")

@@ -1,5 +1,6 @@
 """Transforms in MONAI style: an array operation plus a thin dictionary wrapper."""
 
+from medmonai.transforms.channel import SelectChannel, SelectModalityd
 from medmonai.transforms.intensity import FOREGROUND_METHODS, SimpleITKNormalize, SimpleITKNormalized
 from medmonai.transforms.patch import LesionGridPatch, LesionGridPatchd
 from medmonai.transforms.spatial import FitToCanvas, FitToCanvasd
@@ -10,6 +11,8 @@ __all__ = [
     "FitToCanvasd",
     "LesionGridPatch",
     "LesionGridPatchd",
+    "SelectChannel",
+    "SelectModalityd",
     "SimpleITKNormalize",
     "SimpleITKNormalized",
 ]

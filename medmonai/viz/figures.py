@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-__all__ = ["latent_scatter_figure", "image_grid_figure"]
+__all__ = ["latent_scatter_figure", "image_grid_figure", "histogram_figure"]
 
 
 def latent_scatter_figure(
@@ -73,4 +73,29 @@ def image_grid_figure(
                 ax.set_axis_off()
         axes[r][0].set_ylabel(name, fontsize=9)
     fig.suptitle(title)
+    return fig
+
+
+def histogram_figure(
+    groups: Mapping[str, np.ndarray], xlabel: str, title: str, bins: int = 30, log_count: bool = True
+) -> Figure:
+    """Overlaid histograms of named value groups on shared bins.
+
+    Args:
+        groups: name -> 1-D values.
+        xlabel: x axis label.
+        title: axes title.
+        bins: number of shared bins. Defaults to 30.
+        log_count: logarithmic count axis. Defaults to True.
+    """
+    fig = Figure(figsize=(6.0, 4.0))
+    ax = fig.add_subplot()
+    everything = np.concatenate([np.asarray(v, dtype=np.float64) for v in groups.values()])
+    edges = np.histogram_bin_edges(everything, bins=bins)
+    for color, (name, values) in zip(_class_colors(len(groups)), groups.items(), strict=True):
+        ax.hist(values, bins=edges, alpha=0.6, color=color, label=f"{name} (n={len(values)})", log=log_count)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
     return fig

@@ -42,7 +42,7 @@ def test_dict_version_labels_drops_background_and_copies_case_id():
     )
     assert len(patches) == 2 * 4  # x in [0, 28) for both y positions and 4 slices
     assert all(p["image"].shape == (1, 28, 28) and p["case_id"] == "12" for p in patches)
-    assert [p["location"] for p in patches if p["lesion"]] == [[0, 28, 2]]
+    assert [p["location"] for p in patches if p["label"]] == [[0, 28, 2]]
 
 
 def test_min_lesion_fraction_threshold():
@@ -50,7 +50,7 @@ def test_min_lesion_fraction_threshold():
     patches = LesionGridPatchd((28, 28, 1), min_foreground_fraction=0.0, min_lesion_fraction=0.005)(
         {"image": image, "label": label}
     )
-    assert [p["location"] for p in patches if p["lesion"]] == [[28, 0, 1]]  # 6/784 > 0.005; the split lesion is not
+    assert [p["location"] for p in patches if p["label"]] == [[28, 0, 1]]  # 6/784 > 0.005; the split lesion is not
 
 
 def test_errors():

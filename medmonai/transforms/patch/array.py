@@ -7,12 +7,20 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from monai.config import NdarrayOrTensor
+from monai.data import MetaTensor
 from monai.transforms import GridPatch, Transform
 from monai.utils import TransformBackends, ensure_tuple
 
 from medmonai.errors import ConfigError
 
 __all__ = ["LesionGridPatch"]
+
+
+def _plain(x: NdarrayOrTensor) -> torch.Tensor:
+    """A plain tensor: indexing a MetaTensor patch by patch copies its metadata every time, which is slow."""
+    if isinstance(x, MetaTensor):
+        return x.as_tensor()
+    return torch.as_tensor(np.asarray(x) if isinstance(x, np.ndarray) else x)
 
 
 class LesionGridPatch(Transform):
@@ -55,7 +63,7 @@ class LesionGridPatch(Transform):
             ValueError: shapes of ``img``, ``label`` and ``foreground`` disagree, or the dims do not match
                 ``patch_size``.
         """
-        image = torch.as_tensor(np.asarray(img) if isinstance(img, np.ndarray) else img, dtype=torch.float32)
+        image = _plain(img).float()
         if image.ndim != len(self.patch_size) + 1:
             raise ValueError(f"img must have shape (C, {len(self.patch_size)} spatial dims), got {tuple(image.shape)}")
         spatial = image.shape[1:]
@@ -64,16 +72,15 @@ class LesionGridPatch(Transform):
             if mask is None:
                 masks.append(torch.full((1, *spatial), 1.0 if name == "foreground" else 0.0))
                 continue
-            mask = torch.as_tensor(np.asarray(mask) if isinstance(mask, np.ndarray) else mask)
+            mask = _plain(mask)
             if tuple(mask.shape[1:]) != tuple(spatial):
                 raise ValueError(f"{name} must have spatial shape {tuple(spatial)}, got {tuple(mask.shape[1:])}")
             masks.append((mask[:1] != 0).float())
-        stacked = torch.cat([image.as_tensor() if hasattr(image, "as_tensor") else image, *masks])
-        cut = self.grid(stacked)
+        cut = self.grid(torch.cat([image, *masks]))
         n_channels = image.shape[0]
         location = np.asarray(cut.meta["location"])
         location = location.T if location.shape[0] == len(self.patch_size) else location
-        patches = torch.as_tensor(cut)
+        patches = _plain(cut)
         return {
             "patches": patches[:, :n_channels].contiguous(),
             "location": torch.as_tensor(location, dtype=torch.int64).reshape(len(patches), -1),

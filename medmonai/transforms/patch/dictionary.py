@@ -17,9 +17,10 @@ class LesionGridPatchd(Transform):
     """Cut a case into labelled patches: one dict in, a list of patch dicts out.
 
     Each patch dict holds ``image`` (singleton patch dims squeezed, so ``(C, 28, 28)`` for ``(28, 28, 1)``),
-    ``location``, ``lesion_fraction``, ``foreground_fraction``, ``lesion`` (1 when ``lesion_fraction >
-    min_lesion_fraction``) and the case's ``copy_keys`` (e.g. ``case_id``). Patches with ``foreground_fraction <
-    min_foreground_fraction`` are dropped. Lesion labels are for evaluation only.
+    ``location``, ``lesion_fraction``, ``foreground_fraction``, the class under ``class_key`` (1 when
+    ``lesion_fraction > min_lesion_fraction``, else 0) and the case's ``copy_keys`` (e.g. ``case_id``).
+    Patches with ``foreground_fraction < min_foreground_fraction`` are dropped. Lesion labels are for
+    evaluation only.
 
     Args:
         patch_size: see :class:`LesionGridPatch`.
@@ -29,6 +30,8 @@ class LesionGridPatchd(Transform):
         min_lesion_fraction: lesion threshold. Defaults to 0.0.
         min_foreground_fraction: background threshold. Defaults to 0.1.
         copy_keys: case-level keys copied into every patch. Defaults to ``("case_id",)``.
+        class_key: key of the patch class; ``"label"`` lets engines and reports treat it as the class label.
+            Defaults to ``"label"``.
     """
 
     def __init__(
@@ -40,6 +43,7 @@ class LesionGridPatchd(Transform):
         min_lesion_fraction: float = 0.0,
         min_foreground_fraction: float = 0.1,
         copy_keys: Sequence[str] = ("case_id",),
+        class_key: str = Keys.LABEL,
     ) -> None:
         self.cutter = LesionGridPatch(patch_size)
         self.squeeze = [i + 1 for i, p in enumerate(self.cutter.patch_size) if p == 1]
@@ -47,6 +51,7 @@ class LesionGridPatchd(Transform):
         self.min_lesion_fraction = min_lesion_fraction
         self.min_foreground_fraction = min_foreground_fraction
         self.copy_keys = tuple(copy_keys)
+        self.class_key = class_key
 
     def __call__(self, data: Mapping[Hashable, Any]) -> list[dict[Hashable, Any]]:
         """Return the kept patches of one case."""
@@ -57,15 +62,17 @@ class LesionGridPatchd(Transform):
         )
         shared = {k: data[k] for k in self.copy_keys if k in data}
         patches = cut["patches"].squeeze(dim=tuple(d + 1 for d in self.squeeze)) if self.squeeze else cut["patches"]
+        lesion, foreground = cut["lesion_fraction"].tolist(), cut["foreground_fraction"].tolist()
+        locations = cut["location"].tolist()
         return [
             {
-                self.image_key: patches[i],
-                "location": cut["location"][i].tolist(),
-                "lesion_fraction": float(cut["lesion_fraction"][i]),
-                "foreground_fraction": float(cut["foreground_fraction"][i]),
-                "lesion": int(cut["lesion_fraction"][i] > self.min_lesion_fraction),
+                self.image_key: patches[i].clone(),  # own storage: a kept patch must not pin the whole volume
+                "location": locations[i],
+                "lesion_fraction": lesion[i],
+                "foreground_fraction": foreground[i],
+                self.class_key: int(lesion[i] > self.min_lesion_fraction),
                 **shared,
             }
             for i in range(len(patches))
-            if cut["foreground_fraction"][i] >= self.min_foreground_fraction
+            if foreground[i] >= self.min_foreground_fraction
         ]
