@@ -13,7 +13,15 @@ import os
 import sys
 from types import TracebackType
 
-__all__ = ["MedmonaiError", "DataError", "ConfigError", "CheckpointError", "find_user_error", "install_excepthook"]
+__all__ = [
+    "MedmonaiError",
+    "DataError",
+    "ConfigError",
+    "CheckpointError",
+    "find_user_error",
+    "install_excepthook",
+    "reason",
+]
 
 
 class MedmonaiError(Exception):
@@ -41,6 +49,22 @@ def find_user_error(exc: BaseException | None) -> MedmonaiError | None:
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+def reason(exc: BaseException, last_chars: int | None = None) -> str:
+    """A one-line description of a third-party exception, for wrapping it in a domain error.
+
+    Args:
+        exc: the exception.
+        last_chars: keep the whole message squeezed onto one line but only its last characters (ITK puts the
+            useful part at the end); None keeps the first non-empty line. Defaults to None.
+    """
+    text = str(exc)
+    if last_chars is not None:
+        squeezed = " ".join(text.split())
+        return squeezed[-last_chars:] if squeezed else type(exc).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def _one_line(error: MedmonaiError) -> str:

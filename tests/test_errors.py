@@ -35,3 +35,13 @@ def test_other_errors_keep_their_traceback():
 
 def test_error_classes_are_value_errors():
     assert issubclass(DataError, ValueError) and issubclass(ConfigError, ValueError)
+
+
+def test_reason_is_one_line():
+    from medmonai.errors import reason
+
+    assert reason(RuntimeError("\n  first line\nsecond")) == "first line"
+    assert reason(KeyError()) == "KeyError"  # empty message: the type stands in
+    assert (
+        reason(RuntimeError("ITK error:\n  long\n  File could not be read"), last_chars=22) == "File could not be read"
+    )

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
-from medmonai.errors import DataError
+from medmonai.errors import DataError, reason
 from medmonai.keys import Keys
 
 __all__ = ["ISLES_MODALITIES", "isles_datalist", "read_header", "ImageHeader"]
@@ -35,11 +36,14 @@ _LAYOUT = (
 )
 
 
+@dataclass(frozen=True)
 class ImageHeader:
     """Size, spacing and direction of an image file, read without its voxels."""
 
-    def __init__(self, path: Path, size: tuple[int, ...], spacing: tuple[float, ...], direction: tuple[float, ...]):
-        self.path, self.size, self.spacing, self.direction = path, size, spacing, direction
+    path: Path
+    size: tuple[int, ...]
+    spacing: tuple[float, ...]
+    direction: tuple[float, ...]
 
 
 def read_header(path: str | Path) -> ImageHeader:
@@ -54,8 +58,7 @@ def read_header(path: str | Path) -> ImageHeader:
     try:
         reader.ReadImageInformation()
     except RuntimeError as e:
-        detail = " ".join(str(e).split())[-160:]
-        raise DataError(f"{path}: unreadable image header ({detail})") from e
+        raise DataError(f"{path}: unreadable image header ({reason(e, last_chars=160)})") from e
     size = tuple(int(s) for s in reader.GetSize())
     if len(size) != 3:
         raise DataError(f"{path}: expected a 3-D volume, got {len(size)}-D with size {size}")

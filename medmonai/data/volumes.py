@@ -8,7 +8,7 @@ import numpy as np
 import SimpleITK as sitk
 from monai.data import MetaTensor
 
-from medmonai.errors import DataError
+from medmonai.errors import DataError, reason
 
 __all__ = ["load_volume"]
 
@@ -26,7 +26,7 @@ def load_volume(path: str | Path) -> MetaTensor:
     try:
         image = sitk.ReadImage(str(path))
     except RuntimeError as e:
-        raise DataError(f"{path}: unreadable image ({' '.join(str(e).split())[-160:]})") from e
+        raise DataError(f"{path}: unreadable image ({reason(e, last_chars=160)})") from e
     if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
         raise DataError(f"{path}: expected a 3-D single-channel volume, got size {image.GetSize()}")
     array = np.ascontiguousarray(sitk.GetArrayFromImage(image).transpose(2, 1, 0), dtype=np.float32)

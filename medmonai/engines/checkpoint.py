@@ -21,7 +21,7 @@ import torch
 from ignite.engine import Engine, Events
 from ignite.handlers import Checkpoint, DiskSaver
 
-from medmonai.errors import CheckpointError
+from medmonai.errors import CheckpointError, reason
 from medmonai.utils.outputs import atomic_write_bytes
 
 __all__ = ["RNGState", "ResumableCheckpoint", "ModelExporter", "WeightsLoader", "latest_checkpoint", "load_weights"]
@@ -73,7 +73,7 @@ def _torch_load(path: Path, map_location: Any) -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises many types for truncated or foreign files
-        raise CheckpointError(f"{path}: unreadable checkpoint ({type(e).__name__}: {str(e).splitlines()[0]})") from e
+        raise CheckpointError(f"{path}: unreadable checkpoint ({type(e).__name__}: {reason(e)})") from e
 
 
 class ResumableCheckpoint:
@@ -107,7 +107,6 @@ class ResumableCheckpoint:
         self.n_saved = n_saved
         self.resume = resume
         self.map_location = map_location
-        self.resumed_from: Path | None = None
 
     def attach(self, engine: Engine) -> None:
         """Register saving on ``engine`` and, if a checkpoint exists, loading at ``STARTED``."""
@@ -136,13 +135,11 @@ class ResumableCheckpoint:
         try:
             Checkpoint.load_objects(to_load=objects, checkpoint=checkpoint)
         except (RuntimeError, ValueError, KeyError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise CheckpointError(
-                f"{path}: does not fit this run ({first}); the network, optimizer or data changed since it was "
+                f"{path}: does not fit this run ({reason(e)}); the network, optimizer or data changed since it was "
                 "saved, so use a new output_dir (or delete the checkpoints to start over)"
             ) from e
         engine.state.max_epochs = max(max_epochs, engine.state.epoch)
-        self.resumed_from = path
         if engine.state.epoch >= max_epochs:
             logger.warning(
                 f"{path} is already at epoch {engine.state.epoch} >= max_epochs {max_epochs}: nothing to train; "
@@ -167,8 +164,9 @@ def load_weights(path: str | Path, network: torch.nn.Module, map_location: Any =
     try:
         network.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CheckpointError(f"{path}: weights do not fit the network ({first}); check latent_size and shapes") from e
+        raise CheckpointError(
+            f"{path}: weights do not fit the network ({reason(e)}); check latent_size and shapes"
+        ) from e
 
 
 class WeightsLoader:

@@ -15,15 +15,13 @@ from tests.conftest import MNIST_BUNDLE
 TINY = {"max_epochs": 2, "val_interval": 1, "ckpt_interval": 1, "batch_size": 32}
 
 
-def workflow(config: str, output_dir: Path, **overrides) -> ConfigWorkflow:
+def workflow(config: str, output_dir: Path, bundle: Path = MNIST_BUNDLE, **overrides) -> ConfigWorkflow:
     kind = "train" if config == "train.yaml" else "inference"
-    return ConfigWorkflow(
-        config_file=str(MNIST_BUNDLE / config), workflow_type=kind, output_dir=str(output_dir), **overrides
-    )
+    return ConfigWorkflow(config_file=str(bundle / config), workflow_type=kind, output_dir=str(output_dir), **overrides)
 
 
-def run_workflow(config: str, output_dir: Path, **overrides) -> ConfigWorkflow:
-    wf = workflow(config, output_dir, **overrides)
+def run_workflow(config: str, output_dir: Path, bundle: Path = MNIST_BUNDLE, **overrides) -> ConfigWorkflow:
+    wf = workflow(config, output_dir, bundle, **overrides)
     wf.initialize()
     wf.run()
     wf.finalize()

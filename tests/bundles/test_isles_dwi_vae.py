@@ -9,9 +9,9 @@ import matplotlib.image
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from monai.bundle import ConfigWorkflow
 
 from medmonai.errors import find_user_error
+from tests.bundles.helpers import run_workflow, workflow
 from tests.conftest import REPO
 from tests.data.test_isles import write_case
 
@@ -34,22 +34,9 @@ def cache(tmp_path_factory):
     return str(tmp_path_factory.mktemp("medmonai_cache"))
 
 
-def _workflow(config, output_dir, **overrides):
-    kind = "train" if config == "train.yaml" else "inference"
-    return ConfigWorkflow(config_file=str(BUNDLE / config), workflow_type=kind, output_dir=str(output_dir), **overrides)
-
-
-def _run(config, output_dir, **overrides):
-    wf = _workflow(config, output_dir, **overrides)
-    wf.initialize()
-    wf.run()
-    wf.finalize()
-    return wf
-
-
 @pytest.mark.parametrize("config", ["train.yaml", "inference.yaml"])
 def test_check_properties_is_empty(tmp_path, cache, config):
-    wf = _workflow(config, tmp_path, cache_dir=cache, n_embedded_cases=4)
+    wf = workflow(config, tmp_path, BUNDLE, cache_dir=cache, n_embedded_cases=4)
     wf.initialize()
     assert wf.check_properties() == []
 
@@ -57,8 +44,8 @@ def test_check_properties_is_empty(tmp_path, cache, config):
 @pytest.mark.parametrize("patch_dims", [2, 3])
 def test_train_and_inference_on_the_embedded_default(tmp_path, cache, patch_dims):
     overrides = {"cache_dir": cache, "patch_dims": patch_dims}
-    _run("train.yaml", tmp_path, **TINY, **overrides)
-    _run("inference.yaml", tmp_path, n_embedded_cases=4, **overrides)
+    run_workflow("train.yaml", tmp_path, BUNDLE, **TINY, **overrides)
+    run_workflow("inference.yaml", tmp_path, BUNDLE, n_embedded_cases=4, **overrides)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert REQUIRED <= set(metrics)
     assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in metrics.values()), metrics
@@ -140,7 +127,7 @@ def test_bad_input_fails_before_any_output(tmp_path, make):
     root = tmp_path / "SISS2015_Training"
     message = make(root)
     out = tmp_path / "out"
-    wf = _workflow("train.yaml", out, dataset_dir=str(root), patch_size=4, min_foreground_fraction=0.0)
+    wf = workflow("train.yaml", out, BUNDLE, dataset_dir=str(root), patch_size=4, min_foreground_fraction=0.0)
     with pytest.raises(Exception) as raised:
         wf.initialize()
     error = find_user_error(raised.value)
