@@ -1,16 +1,24 @@
 """Data sources: readers that turn a source into MONAI datalists. Nothing here downloads."""
 
+from medmonai.data.brain_sources import brain_mri_datalists, case_name
 from medmonai.data.digit_source import digit_datalists
 from medmonai.data.digits import load_embedded_digits
+from medmonai.data.embedded_brains import LESION_KINDS, embedded_brains
 from medmonai.data.embedded_isles import embedded_siss
 from medmonai.data.in_memory import EpochBatchSampler, StackedDataset
 from medmonai.data.isles import ISLES_MODALITIES, isles_datalist
 from medmonai.data.isles_patches import isles_patch_splits, split_cases
+from medmonai.data.manifests import read_datalist
 from medmonai.data.mnist import DigitArrays, read_idx, read_mnist, read_mnist_npz
 from medmonai.data.splits import parse_classes, select_classes, stratified_split
 from medmonai.data.volumes import load_volume
 
 __all__ = [
+    "LESION_KINDS",
+    "brain_mri_datalists",
+    "case_name",
+    "embedded_brains",
+    "read_datalist",
     "ISLES_MODALITIES",
     "DigitArrays",
     "EpochBatchSampler",

@@ -18,14 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
-import SimpleITK as sitk
 from monai.transforms import (
     Rand3DElasticd,
     RandAdjustContrast,
@@ -35,31 +30,14 @@ from monai.transforms import (
 )
 from scipy import ndimage
 
+from medmonai.data.mni_template import default_cache_dir, load_template, save_volume
 from medmonai.errors import ConfigError
+from medmonai.utils.outputs import atomic_directory
 
-__all__ = ["embedded_siss", "default_cache_dir"]
+__all__ = ["embedded_siss"]
 
 logger = logging.getLogger(__name__)
 _MODALITIES = ("DWI", "Flair", "T1", "T2")
-
-
-def default_cache_dir() -> Path:
-    """``$MEDMONAI_CACHE`` or ``~/.cache/medmonai``."""
-    return Path(os.environ.get("MEDMONAI_CACHE", Path.home() / ".cache" / "medmonai"))
-
-
-def _load_template(resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    try:
-        from nilearn.datasets import load_mni152_brain_mask, load_mni152_template
-    except ImportError as e:
-        raise ConfigError(
-            "the embedded ISLES default needs nilearn's MNI152 template: pip install 'medmonai[demo]'"
-        ) from e
-
-    template = load_mni152_template(resolution=resolution)
-    mask = load_mni152_brain_mask(resolution=resolution)
-    t1 = np.asarray(template.get_fdata(), np.float32)
-    return t1 / max(float(t1.max()), 1e-6), np.asarray(mask.get_fdata() > 0.5, np.float32), template.affine
 
 
 def _deform(t1: np.ndarray, brain: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -124,19 +102,6 @@ def _scanner(volume: np.ndarray, seed: int) -> np.ndarray:
     return (out * rng.uniform(300.0, 1200.0)).astype(np.float32)
 
 
-def _save(volume: np.ndarray, affine: np.ndarray, path: Path) -> None:
-    nifti = nib.Nifti1Image(volume, affine)
-    if path.name.endswith(".nii.gz"):
-        nib.save(nifti, str(path))
-        return
-    with tempfile.TemporaryDirectory() as tmp:  # SimpleITK converts NIfTI's RAS affine into MetaImage's LPS header
-        nib.save(nifti, f"{tmp}/v.nii")
-        image = sitk.ReadImage(f"{tmp}/v.nii")
-        plain = sitk.GetImageFromArray(sitk.GetArrayFromImage(image))
-        plain.CopyInformation(image)  # geometry only: NIfTI header fields have no MetaImage equivalent
-        sitk.WriteImage(plain, str(path), True)
-
-
 def _write_case(root: Path, index: int, t1, brain, affine, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     t1_case, brain_case = _deform(t1, brain, seed)
@@ -146,10 +111,10 @@ def _write_case(root: Path, index: int, t1, brain, affine, seed: int) -> dict:
     for j, (modality, volume) in enumerate(_contrasts(t1_case, brain_case, lesion).items()):
         name = f"VSD.Brain.XX.O.MR_{modality}.{70000 + 10 * index + j}"
         (case_dir / name).mkdir(parents=True)
-        _save(_scanner(volume, seed + 100 * (j + 1)), affine, case_dir / name / f"{name}{suffix}")
+        save_volume(_scanner(volume, seed + 100 * (j + 1)), affine, case_dir / name / f"{name}{suffix}")
     name = f"VSD.Brain_3more.XX.O.OT.{70000 + 10 * index + 9}"
     (case_dir / name).mkdir(parents=True)
-    _save(lesion.astype(np.uint8), affine, case_dir / name / f"{name}{suffix}")
+    save_volume(lesion.astype(np.uint8), affine, case_dir / name / f"{name}{suffix}")
     return {"case_id": str(index), "format": suffix, "lesions": records, "lesion_voxels": int(lesion.sum())}
 
 
@@ -175,18 +140,12 @@ def embedded_siss(cache_dir: str | Path | None = None, n_cases: int = 12, seed: 
     final = cache / f"siss_embedded_n{n_cases}_seed{seed}_res{resolution}"
     if (final / "SISS2015_Training").is_dir():
         return final / "SISS2015_Training"
-    cache.mkdir(parents=True, exist_ok=True)
     logger.info(f"generating {n_cases} embedded SISS cases from the MNI152 template into {final}")
-    t1, brain, affine = _load_template(resolution)
-    staging = Path(tempfile.mkdtemp(dir=cache, prefix=".siss-"))
-    try:
+    t1, brain, affine = load_template(resolution)
+    with atomic_directory(final) as staging:  # a half-written data set is never visible
         root = staging / "SISS2015_Training"
         cases = [_write_case(root, i + 1, t1, brain, affine, seed * 1000 + i) for i in range(n_cases)]
         (staging / "cases.json").write_text(
             json.dumps({"seed": seed, "resolution": resolution, "cases": cases}, indent=1)
         )
-        os.replace(staging, final)  # atomic: a half-written data set is never visible
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return final / "SISS2015_Training"

@@ -15,13 +15,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import SimpleITK as sitk
-
-from medmonai.errors import DataError, reason
+from medmonai.data.headers import ImageHeader, check_same_grid, read_header
+from medmonai.errors import DataError
 from medmonai.keys import Keys
 
 __all__ = ["ISLES_MODALITIES", "isles_datalist", "read_header", "ImageHeader"]
@@ -34,75 +31,6 @@ _MODALITY_FOLDER = re.compile(r"\.MR_([A-Za-z0-9]+)\.", re.IGNORECASE)
 _LAYOUT = (
     "expected <case>/VSD.Brain.XX.O.MR_<DWI|Flair|T1|T2>.<id>/<same name>.(nii|nii.gz|mha) and a *.OT.* mask folder"
 )
-
-
-@dataclass(frozen=True)
-class ImageHeader:
-    """Size, spacing and direction of an image file, read without its voxels."""
-
-    path: Path
-    size: tuple[int, ...]
-    spacing: tuple[float, ...]
-    direction: tuple[float, ...]
-
-
-def read_header(path: str | Path) -> ImageHeader:
-    """Read an image header with SimpleITK.
-
-    Raises:
-        DataError: the file is unreadable (missing, truncated header, missing raw data file) or not 3-D.
-    """
-    path = Path(path)
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError as e:
-        raise DataError(f"{path}: unreadable image header ({reason(e, last_chars=160)})") from e
-    size = tuple(int(s) for s in reader.GetSize())
-    if len(size) != 3:
-        raise DataError(f"{path}: expected a 3-D volume, got {len(size)}-D with size {size}")
-    _check_metaimage_data(path, size)
-    return ImageHeader(path, size, tuple(reader.GetSpacing()), tuple(reader.GetDirection()))
-
-
-_MET_BYTES = {"MET_CHAR": 1, "MET_UCHAR": 1, "MET_SHORT": 2, "MET_USHORT": 2, "MET_INT": 4, "MET_UINT": 4}
-_MET_BYTES.update({"MET_LONG": 8, "MET_ULONG": 8, "MET_FLOAT": 4, "MET_DOUBLE": 8})
-
-
-def _metaimage_fields(path: Path) -> tuple[dict[str, str], int]:
-    """Header fields of a MetaImage file and the byte offset where its voxel data starts."""
-    fields: dict[str, str] = {}
-    offset = 0
-    with path.open("rb") as f:
-        for raw_line in f:
-            offset += len(raw_line)
-            key, _, value = raw_line.decode("latin-1").partition("=")
-            fields[key.strip()] = value.strip()
-            if key.strip() == "ElementDataFile":
-                break
-    return fields, offset
-
-
-def _check_metaimage_data(path: Path, size: tuple[int, ...]) -> None:
-    """Catch a missing raw file, or uncompressed voxel data shorter than the header promises."""
-    if path.suffix.lower() not in (".mha", ".mhd"):
-        return
-    fields, offset = _metaimage_fields(path)
-    data_file = fields.get("ElementDataFile", "LOCAL")
-    if data_file.upper() != "LOCAL":
-        raw = path.parent / data_file
-        if not raw.is_file():
-            raise DataError(f"{path}: its raw data file {data_file} is missing")
-        present = raw.stat().st_size
-    else:
-        present = path.stat().st_size - offset
-    if fields.get("CompressedData", "False").lower() == "true" or fields.get("ElementType") not in _MET_BYTES:
-        return
-    channels = int(fields.get("ElementNumberOfChannels", "1") or 1)
-    needed = int(np.prod(size)) * channels * _MET_BYTES[fields["ElementType"]]
-    if present < needed:
-        raise DataError(f"{path}: truncated voxel data (needs {needed} bytes, has {present})")
 
 
 def _image_in(folder: Path) -> Path | None:
@@ -132,15 +60,7 @@ def _check_case(case_dir: Path, modalities: Sequence[str]) -> dict:
         raise DataError(f"{case_dir}: no {names} image; {_LAYOUT}")
     if mask is None:
         raise DataError(f"{case_dir}: no lesion mask (a folder whose name contains '.OT.'); {_LAYOUT}")
-    headers = [read_header(found[m]) for m in modalities] + [read_header(mask)]
-    reference = headers[0]
-    for header in headers[1:]:
-        if header.size != reference.size:
-            raise DataError(f"{header.path}: size {header.size} differs from {reference.path.name} {reference.size}")
-        if not np.allclose(header.spacing, reference.spacing, rtol=1e-4, atol=1e-4):
-            raise DataError(f"{header.path}: spacing {header.spacing} differs from {reference.spacing}")
-        if not np.allclose(header.direction, reference.direction, atol=1e-4):
-            raise DataError(f"{header.path}: direction differs from {reference.path.name}")
+    check_same_grid([read_header(found[m]) for m in modalities] + [read_header(mask)])
     item = {m: str(found[m]) for m in modalities}
     item[Keys.LABEL] = str(mask)
     item["case_id"] = case_dir.name

@@ -1,5 +1,9 @@
 """Ignite/MONAI engines and handlers."""
 
+from medmonai.engines.anomaly_collector import AnomalyCollector
+from medmonai.engines.anomaly_evaluation import AnomalyEvaluation
+from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
+from medmonai.engines.anomaly_methods import INTENSITY_BASELINE, anomaly_mappers, choose, trained_models
 from medmonai.engines.checkpoint import (
     ModelExporter,
     ResumableCheckpoint,
@@ -11,16 +15,28 @@ from medmonai.engines.checkpoint import (
 from medmonai.engines.histogram import ValueHistogram
 from medmonai.engines.ignite_metrics import ItemMean, mean_of
 from medmonai.engines.latent_report import LatentReport
+from medmonai.engines.map_writer import MapWriter
 from medmonai.engines.progress import TrainingProgressBar
+from medmonai.engines.reseed import EpochReseed
 from medmonai.engines.training_summary import TrainingSummary
 from medmonai.engines.vae_evaluator import VAEEvaluator
-from medmonai.engines.vae_trainer import VAETrainer
+from medmonai.engines.vae_trainer import ReconstructionTrainer, VAETrainer
 
 __all__ = [
+    "INTENSITY_BASELINE",
+    "EpochReseed",
+    "anomaly_mappers",
+    "choose",
+    "trained_models",
+    "AnomalyCollector",
+    "AnomalyEvaluation",
+    "AnomalyMapEvaluator",
+    "MapWriter",
     "ItemMean",
     "LatentReport",
     "ModelExporter",
     "RNGState",
+    "ReconstructionTrainer",
     "ResumableCheckpoint",
     "TrainingProgressBar",
     "TrainingSummary",

@@ -1,7 +1,8 @@
-"""Ignite/MONAI trainer step for VAEs."""
+"""Ignite/MONAI trainer step for autoencoders and VAEs, optionally denoising."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -10,27 +11,35 @@ from monai.engines.utils import IterationEvents
 
 from medmonai.keys import Keys
 
-__all__ = ["VAETrainer"]
+__all__ = ["ReconstructionTrainer", "VAETrainer"]
 
 
-class VAETrainer(SupervisedTrainer):
-    """``SupervisedTrainer`` whose step fits a VAE to its own input with an ELBO-style loss.
+class ReconstructionTrainer(SupervisedTrainer):
+    """``SupervisedTrainer`` whose step fits an autoencoder to reconstruct its own (clean) input.
 
-    The network returns ``{"recon", "mu", "logvar", "z"}`` and the loss is called as
-    ``loss_function(recon, image, mu, logvar)`` (see :class:`medmonai.losses.ELBOLoss`); labels are never used.
-    ``decollate`` defaults to False here: nothing in a VAE step needs per-item outputs, and decollating every
+    The network returns a dict with ``recon`` (plus ``mu`` and ``logvar`` for a VAE). The loss is called as
+    ``loss_function(recon, image)`` for an AE (e.g. ``torch.nn.MSELoss``) and as
+    ``loss_function(recon, image, mu, logvar)`` for a VAE (see :class:`medmonai.losses.ELBOLoss`); labels are
+    never used. With ``corruption`` (e.g. :class:`medmonai.transforms.CoarseNoise`) the network sees the
+    corrupted batch and learns to restore the clean one: a denoising autoencoder.
+
+    ``decollate`` defaults to False here: nothing in the step needs per-item outputs, and decollating every
     iteration costs real time (MONAI #8541). The output holds ``image`` and the detached scalar ``loss``.
 
     Args:
         *args: as for ``SupervisedTrainer``.
+        corruption: callable applied to each input batch before the network. Defaults to None (plain AE).
         decollate: as for ``SupervisedTrainer``. Defaults to False.
         **kwargs: as for ``SupervisedTrainer``.
     """
 
-    def __init__(self, *args: Any, decollate: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, corruption: Callable[[torch.Tensor], torch.Tensor] | None = None, decollate=False, **kwargs
+    ) -> None:
         super().__init__(*args, decollate=decollate, **kwargs)
+        self.corruption = corruption
 
-    def _iteration(self, engine: VAETrainer, batchdata: dict[str, torch.Tensor]) -> dict:
+    def _iteration(self, engine: ReconstructionTrainer, batchdata: dict[str, torch.Tensor]) -> dict:
         if batchdata is None:
             raise ValueError("Must provide batch data for current iteration.")
         inputs = engine.prepare_batch(batchdata, engine.state.device, engine.non_blocking, **engine.to_kwargs)[0]
@@ -52,6 +61,13 @@ class VAETrainer(SupervisedTrainer):
         return engine.state.output
 
     @staticmethod
-    def _loss(engine: VAETrainer, inputs: torch.Tensor) -> torch.Tensor:
-        out = engine.inferer(inputs, engine.network)
-        return engine.loss_function(out[Keys.RECON], inputs, out[Keys.MU], out[Keys.LOGVAR])
+    def _loss(engine: ReconstructionTrainer, inputs: torch.Tensor) -> torch.Tensor:
+        seen = engine.corruption(inputs) if engine.corruption is not None else inputs
+        out = engine.inferer(seen, engine.network)
+        if Keys.MU in out:
+            return engine.loss_function(out[Keys.RECON], inputs, out[Keys.MU], out[Keys.LOGVAR])
+        return engine.loss_function(out[Keys.RECON], inputs)
+
+
+class VAETrainer(ReconstructionTrainer):
+    """The :class:`ReconstructionTrainer` under the name the VAE bundles use."""

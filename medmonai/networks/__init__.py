@@ -1,5 +1,6 @@
 """Networks: torch modules that take tensors and return a tensor or a dict."""
 
+from medmonai.networks.autoencoder import ConvAE, SliceWise
 from medmonai.networks.vae import VAE
 
-__all__ = ["VAE"]
+__all__ = ["VAE", "ConvAE", "SliceWise"]

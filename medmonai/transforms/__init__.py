@@ -2,14 +2,18 @@
 
 from medmonai.transforms.channel import SelectChannel, SelectModalityd
 from medmonai.transforms.intensity import FOREGROUND_METHODS, SimpleITKNormalize, SimpleITKNormalized
+from medmonai.transforms.io import LoadVolumed
+from medmonai.transforms.noise import CoarseNoise
 from medmonai.transforms.patch import LesionGridPatch, LesionGridPatchd
 from medmonai.transforms.spatial import FitToCanvas, FitToCanvasd
 
 __all__ = [
+    "CoarseNoise",
     "FOREGROUND_METHODS",
     "FitToCanvas",
     "FitToCanvasd",
     "LesionGridPatch",
+    "LoadVolumed",
     "LesionGridPatchd",
     "SelectChannel",
     "SelectModalityd",

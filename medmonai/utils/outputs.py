@@ -10,14 +10,16 @@ import io
 import json
 import math
 import os
+import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 
-__all__ = ["atomic_write_bytes", "write_outputs", "json_bytes", "figure_png_bytes", "read_json"]
+__all__ = ["atomic_directory", "atomic_write_bytes", "write_outputs", "json_bytes", "figure_png_bytes", "read_json"]
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -36,6 +38,23 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@contextmanager
+def atomic_directory(final: str | Path) -> Iterator[Path]:
+    """Yield a staging folder beside ``final`` and rename it to ``final`` only if the block succeeds.
+
+    A half-written folder is never visible under ``final``; on error the staging folder is removed.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}-"))
+    try:
+        yield staging
+        os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def write_outputs(output_dir: str | Path, files: Mapping[str, bytes]) -> list[Path]:

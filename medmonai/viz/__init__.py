@@ -1,6 +1,15 @@
 """Figures and projections for reports."""
 
+from medmonai.viz.anomaly import focus_voxel, overlay_figure, roc_pr_figure
 from medmonai.viz.embedding import embed_2d
 from medmonai.viz.figures import histogram_figure, image_grid_figure, latent_scatter_figure
 
-__all__ = ["embed_2d", "histogram_figure", "image_grid_figure", "latent_scatter_figure"]
+__all__ = [
+    "embed_2d",
+    "focus_voxel",
+    "histogram_figure",
+    "image_grid_figure",
+    "latent_scatter_figure",
+    "overlay_figure",
+    "roc_pr_figure",
+]

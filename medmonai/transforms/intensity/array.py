@@ -17,7 +17,7 @@ FOREGROUND_METHODS = ("otsu", "nonzero", "all")
 
 
 class SimpleITKNormalize(Transform):
-    """Z-score inside a foreground, clip to foreground percentiles, rescale to [0, 1].
+    """Z-score inside a foreground, clip to foreground percentiles, rescale to [0, 1] (``clip=False``: no clipping).
 
     The reference study normalises DWI with SimpleITK and scales it to [0, 1]. Here the z-score statistics come
     from SimpleITK's ``LabelStatisticsImageFilter`` over the foreground (Otsu threshold by default, or a given
@@ -29,6 +29,8 @@ class SimpleITKNormalize(Transform):
             passed. Defaults to ``"otsu"``.
         lower_percentile: lower clip, in [0, 100). Defaults to 0.5.
         upper_percentile: upper clip, in (lower, 100]. Defaults to 99.5.
+        clip: clip to the percentiles. False keeps values outside them (so anomalies brighter than the upper
+            percentile stay brighter than 1), mapping the percentiles linearly to 0 and 1. Defaults to True.
 
     Raises:
         ConfigError: unknown ``foreground`` or bad percentiles.
@@ -36,7 +38,9 @@ class SimpleITKNormalize(Transform):
 
     backend = [TransformBackends.NUMPY]
 
-    def __init__(self, foreground: str = "otsu", lower_percentile: float = 0.5, upper_percentile: float = 99.5):
+    def __init__(
+        self, foreground: str = "otsu", lower_percentile: float = 0.5, upper_percentile: float = 99.5, clip: bool = True
+    ):
         if foreground not in FOREGROUND_METHODS:
             raise ConfigError(f"foreground must be one of {FOREGROUND_METHODS}, got {foreground!r}")
         if not 0.0 <= lower_percentile < upper_percentile <= 100.0:
@@ -46,6 +50,7 @@ class SimpleITKNormalize(Transform):
         self.foreground = foreground
         self.lower = lower_percentile
         self.upper = upper_percentile
+        self.clip = clip
 
     def foreground_mask(self, volume: np.ndarray) -> np.ndarray:
         """Boolean foreground of a 3-D (or 2-D) volume by the configured method."""
@@ -70,7 +75,8 @@ class SimpleITKNormalize(Transform):
             mask: optional ``(1, H, W[, D])`` foreground; nonzero voxels are foreground.
 
         Returns:
-            ``(normalised, foreground)``: float32 of the input's type and shape with values in [0, 1], and the
+            ``(normalised, foreground)``: float32 of the input's type and shape with values in [0, 1] (foreground
+            percentiles at 0 and 1 when not clipping), and the
             ``(1, H, W[, D])`` uint8 foreground.
 
         Raises:
@@ -98,5 +104,6 @@ class SimpleITKNormalize(Transform):
         low, high = np.percentile(z[fg], [self.lower, self.upper])
         if high <= low:
             high = low + 1.0
-        out = ((np.clip(z, low, high) - low) / (high - low)).astype(np.float32)[None]
+        z = np.clip(z, low, high) if self.clip else z
+        out = ((z - low) / (high - low)).astype(np.float32)[None]
         return convert_to_dst_type(out, img, dtype=np.float32)[0], fg[None].astype(np.uint8)

@@ -17,10 +17,11 @@ class SimpleITKNormalized(MapTransform):
 
     Args:
         keys: images to normalise.
-        mask_key: key of a foreground mask to use instead of ``foreground``. Defaults to None.
+        mask_key: key of a foreground mask to use instead of ``foreground``; items without it fall back to
+            ``foreground``. Defaults to None.
         foreground_key: if set, the foreground used is stored under this key as ``(1, ...)`` uint8.
             Defaults to None.
-        **kwargs: ``foreground``, ``lower_percentile``, ``upper_percentile``.
+        **kwargs: ``foreground``, ``lower_percentile``, ``upper_percentile``, ``clip``.
     """
 
     backend = SimpleITKNormalize.backend
@@ -41,7 +42,7 @@ class SimpleITKNormalized(MapTransform):
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, NdarrayOrTensor]:
         """Normalise every key; the first key's foreground is stored when ``foreground_key`` is set."""
         d = dict(data)
-        mask = d[self.mask_key] if self.mask_key else None
+        mask = d.get(self.mask_key) if self.mask_key else None
         for key in self.key_iterator(d):
             d[key], foreground = self.normalizer.with_foreground(d[key], mask)
             if self.foreground_key and self.foreground_key not in d:

@@ -1,0 +1,103 @@
+"""Healthy training/validation volumes and lesion test volumes for brain-MRI anomaly mapping, from any source.
+
+Sources, in order of precedence per split:
+
+- ``<split>_datalist``: a decathlon-style JSON (list or ``{"<section>": [...]}``) or a CSV with a header, of
+  ``image[,brain_mask]`` (training, validation) or ``image,label[,brain_mask]`` (test) paths;
+- ``isles_dir`` (test only): an ISLES 2015 SISS training folder, read by :func:`medmonai.data.isles_datalist`
+  (the chosen modality is the image, the ``.OT.`` mask the label; the brain mask is the nonzero region);
+- ``datalist``: one JSON with ``training``, ``validation`` and ``test`` sections;
+- otherwise the embedded MNI152-based population (:func:`medmonai.data.embedded_brains`).
+
+Every case's headers are checked up front (3-D, readable, image/mask/label on one voxel grid), so bad input
+fails before any output is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from medmonai.data.embedded_brains import embedded_brains
+from medmonai.data.headers import check_same_grid, read_header
+from medmonai.data.isles import isles_datalist
+from medmonai.data.manifests import PATH_KEYS, read_datalist
+from medmonai.keys import Keys
+
+__all__ = ["brain_mri_datalists", "case_name"]
+
+logger = logging.getLogger(__name__)
+_SECTIONS = {"train": "training", "val": "validation", "test": "test"}
+
+
+def case_name(item: dict) -> str:
+    """A case's name: its ``case_id``, else the image file name without extension."""
+    if item.get("case_id"):
+        return str(item["case_id"])
+    name = Path(item[Keys.IMAGE]).name
+    for suffix in (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(name).stem
+
+
+def _check_geometry(items: list[dict], atol: float) -> list[dict]:
+    for item in items:
+        check_same_grid([read_header(item[k]) for k in PATH_KEYS if item.get(k)], atol=atol)
+        item["case_id"] = case_name(item)
+    return items
+
+
+def _isles_test(isles_dir: str, modality: str) -> list[dict]:
+    cases = isles_datalist(isles_dir, modalities=(modality,))
+    return [{Keys.IMAGE: c[modality], Keys.LABEL: c[Keys.LABEL], "case_id": f"isles_{c['case_id']}"} for c in cases]
+
+
+def brain_mri_datalists(
+    datalist: str = "",
+    train_datalist: str = "",
+    val_datalist: str = "",
+    test_datalist: str = "",
+    isles_dir: str = "",
+    isles_modality: str = "dwi",
+    affine_tolerance: float = 1e-3,
+    embedded: dict | None = None,
+) -> dict[str, list[dict]]:
+    """Build the ``train``, ``val`` and ``test`` datalists, validating every case's headers.
+
+    Args:
+        datalist: one JSON with ``training``, ``validation`` and ``test`` sections. Defaults to "" (unused).
+        train_datalist: healthy training volumes (JSON or CSV). Defaults to "".
+        val_datalist: healthy validation volumes for threshold calibration (JSON or CSV). Defaults to "".
+        test_datalist: test volumes with lesion masks under ``label`` (JSON or CSV). Defaults to "".
+        isles_dir: ISLES 2015 SISS folder used as the test source when ``test_datalist`` is empty. Defaults to "".
+        isles_modality: ISLES modality used as the image: dwi, flair, t1 or t2. Defaults to "dwi".
+        affine_tolerance: largest allowed difference in spacing/origin (mm) and direction between a case's image,
+            mask and label. Defaults to 1e-3.
+        embedded: keyword arguments of :func:`medmonai.data.embedded_brains`, used when a split has no other
+            source. Defaults to None (its defaults).
+
+    Returns:
+        ``{"train": [...], "val": [...], "test": [...]}``; items hold absolute paths and a ``case_id``.
+
+    Raises:
+        DataError: a manifest is missing, empty or malformed, a listed file is missing or unreadable or not 3-D,
+            or a case's files differ in size or affine.
+    """
+    explicit = {"train": train_datalist, "val": val_datalist, "test": test_datalist}
+    required = {"train": (Keys.IMAGE,), "val": (Keys.IMAGE,), "test": (Keys.IMAGE, Keys.LABEL)}
+    fallback = datalist
+    if not datalist and any(not explicit[s] and not (s == "test" and isles_dir) for s in _SECTIONS):
+        fallback = embedded_brains(**(embedded or {}))
+        logger.info(f"embedded brain population: {fallback.parent}")
+    out = {}
+    for split, section in _SECTIONS.items():
+        if explicit[split]:
+            items = read_datalist(explicit[split], section=section, required_keys=required[split])
+        elif split == "test" and isles_dir:
+            items = _isles_test(isles_dir, isles_modality)
+        else:
+            items = read_datalist(fallback, section=section, required_keys=required[split])
+        out[split] = _check_geometry(items, affine_tolerance)
+    logger.info(f"brain MRI volumes: {', '.join(f'{len(v)} {k}' for k, v in out.items())}")
+    return out

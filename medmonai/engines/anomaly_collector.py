@@ -1,0 +1,81 @@
+"""Handler gathering, per method, what the evaluation protocol needs from an anomaly evaluator's volumes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+
+import numpy as np
+from ignite.engine import Engine, Events
+
+from medmonai.keys import Keys
+from medmonai.metrics import lesion_detection
+from medmonai.scoring import image_score
+
+__all__ = ["AnomalyCollector", "HEALTHY"]
+
+HEALTHY = "healthy"
+
+
+class AnomalyCollector:
+    """Collect in-region voxel scores, image scores and (given thresholds) segmentation counts per method.
+
+    Per volume it keeps, for every method, the map values inside the evaluation region (float32) and one image
+    score; labels inside the region are kept once per volume. With ``voxel_thresholds`` it also counts, at each
+    method's threshold and after small-component removal, true/false positives and negatives and detected
+    lesions. A volume's kind is its ``kind`` field, else ``"lesion"`` when its label has positives, else
+    ``"healthy"``.
+
+    Args:
+        image_score_method: ``"mean"``, ``"max"`` or ``"percentile"`` (see :func:`medmonai.scoring.image_score`).
+            Defaults to ``"percentile"``.
+        image_score_percentile: percentile for ``"percentile"``. Defaults to 99.
+        voxel_thresholds: ``{method: threshold}`` from healthy data, or None to skip segmentation.
+            Defaults to None.
+    """
+
+    def __init__(
+        self,
+        image_score_method: str = "percentile",
+        image_score_percentile: float = 99.0,
+        voxel_thresholds: Mapping[str, float] | None = None,
+    ) -> None:
+        self.image_score_method = image_score_method
+        self.image_score_percentile = image_score_percentile
+        self.voxel_thresholds = dict(voxel_thresholds) if voxel_thresholds else None
+        self.scores: dict[str, list[np.ndarray]] = defaultdict(list)
+        self.image_scores: dict[str, list[float]] = defaultdict(list)
+        self.counts: dict[str, list[dict]] = defaultdict(list)
+        self.labels: list[np.ndarray] = []
+        self.kinds: list[str] = []
+        self.cases: list[str] = []
+
+    def attach(self, engine: Engine) -> None:
+        """Register one method per event."""
+        engine.add_event_handler(Events.ITERATION_COMPLETED, self.iteration_completed)
+
+    def iteration_completed(self, engine: Engine) -> None:
+        """Collect one volume."""
+        out = engine.state.output
+        region, label = out["region"], out[Keys.LABEL]
+        truth = np.zeros(region.shape, bool) if label is None else label > 0
+        self.labels.append(truth[region])
+        self.kinds.append(out.get("kind") or ("lesion" if truth.any() else HEALTHY))
+        self.cases.append(out["case_id"])
+        for method, anomaly_map in out["maps"].items():
+            values = anomaly_map[region]
+            self.scores[method].append(values)
+            self.image_scores[method].append(image_score(values, self.image_score_method, self.image_score_percentile))
+            if self.voxel_thresholds is not None:
+                self.counts[method].append(self._count(engine, anomaly_map, region, truth, method))
+
+    def _count(self, engine: Engine, anomaly_map, region, truth, method: str) -> dict:
+        predicted = engine.postprocessor.segment(anomaly_map, region, self.voxel_thresholds[method])
+        detected, lesions = lesion_detection(predicted, truth & region)
+        return {
+            "tp": int((predicted & truth).sum()),
+            "fp": int((predicted & ~truth).sum()),
+            "fn": int((~predicted & truth & region).sum()),
+            "detected": detected,
+            "lesions": lesions,
+        }

@@ -1,0 +1,172 @@
+"""The evaluation protocol for anomaly maps (DESIGN §4): calibrate on healthy validation volumes, score the test set."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import precision_recall_curve, roc_curve
+
+from medmonai.engines.anomaly_collector import HEALTHY, AnomalyCollector
+from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
+from medmonai.metrics import auroc_ap, dice_from_counts, oracle_dice
+from medmonai.scoring import percentile_threshold, threshold_at_fpr
+from medmonai.utils.outputs import figure_png_bytes, json_bytes, write_outputs
+from medmonai.viz import roc_pr_figure
+from medmonai.viz.tables import comparison_markdown
+
+__all__ = ["AnomalyEvaluation"]
+
+logger = logging.getLogger(__name__)
+
+
+class AnomalyEvaluation:
+    """Run the protocol: thresholds from healthy validation volumes only, then voxel and sample metrics on test.
+
+    1. The validation evaluator maps the healthy validation volumes. Each method's voxel threshold is the score
+       exceeded by ``voxel_fpr`` of their in-brain voxels; its image threshold is the ``image_percentile``-th
+       percentile of their image scores. Test labels are never seen before the thresholds are fixed.
+    2. The test evaluator maps the test volumes. Per method, overall and per lesion kind (the test volumes of that
+       kind; kinds come from the datalist's ``kind`` field, else "lesion"): ``voxel_auroc`` and ``voxel_auprc``
+       over pooled in-brain voxels; ``dice_at_threshold`` (pooled, after small-component removal);
+       ``dice_oracle`` (best threshold chosen on the test voxels themselves, an upper bound); and
+       ``lesion_detection_rate`` (lesions touched by the segmentation). Sample level, healthy test volumes
+       against lesion volumes: ``sample_auroc``, ``sample_ap``, and at the image threshold
+       ``sample_detection_rate`` and ``sample_fpr``.
+    3. ``metrics.json`` (flat, ``<method>/<metric>[_<kind>]``), ``comparison.md`` and ``roc_pr.png`` are written
+       atomically to ``output_dir``, together with ``evaluation_settings.json``.
+
+    Args:
+        val_evaluator: an :class:`AnomalyMapEvaluator` over healthy validation volumes.
+        test_evaluator: an :class:`AnomalyMapEvaluator` over test volumes (same methods).
+        output_dir: where the report goes.
+        voxel_fpr: target false-positive rate of healthy voxels. Defaults to 0.01.
+        image_percentile: image threshold percentile of healthy image scores. Defaults to 95.
+        image_score_method: map-to-image aggregation. Defaults to ``"percentile"``.
+        image_score_percentile: its percentile. Defaults to 99.
+        title: report title. Defaults to ``"anomaly maps"``.
+    """
+
+    def __init__(
+        self,
+        val_evaluator: AnomalyMapEvaluator,
+        test_evaluator: AnomalyMapEvaluator,
+        output_dir: str | Path,
+        voxel_fpr: float = 0.01,
+        image_percentile: float = 95.0,
+        image_score_method: str = "percentile",
+        image_score_percentile: float = 99.0,
+        title: str = "anomaly maps",
+    ) -> None:
+        self.val_evaluator = val_evaluator
+        self.test_evaluator = test_evaluator
+        self.output_dir = Path(output_dir)
+        self.voxel_fpr = voxel_fpr
+        self.image_percentile = image_percentile
+        self.score_settings = {
+            "image_score_method": image_score_method,
+            "image_score_percentile": image_score_percentile,
+        }
+        self.title = title
+
+    def calibrate(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Map the healthy validation volumes; return ``(voxel thresholds, image thresholds)`` per method."""
+        collector = AnomalyCollector(**self.score_settings)
+        collector.attach(self.val_evaluator)
+        self.val_evaluator.run()
+        voxel = {m: threshold_at_fpr(np.concatenate(v), self.voxel_fpr) for m, v in collector.scores.items()}
+        image = {m: percentile_threshold(v, self.image_percentile) for m, v in collector.image_scores.items()}
+        return voxel, image
+
+    def run(self) -> dict[str, float]:
+        """Calibrate, evaluate the test set and write the report; returns the metrics."""
+        voxel_thresholds, image_thresholds = self.calibrate()
+        collector = AnomalyCollector(**self.score_settings, voxel_thresholds=voxel_thresholds)
+        collector.attach(self.test_evaluator)
+        self.test_evaluator.run()
+        metrics, curves = {}, {}
+        for method in collector.scores:
+            metrics[f"{method}/voxel_threshold"] = voxel_thresholds[method]
+            metrics[f"{method}/image_threshold"] = image_thresholds[method]
+            metrics.update(_voxel_metrics(collector, method))
+            metrics.update(_sample_metrics(collector, method, image_thresholds[method]))
+            curves[method] = _curves(collector, method)
+            curves[method].update(auroc=metrics[f"{method}/voxel_auroc"], auprc=metrics[f"{method}/voxel_auprc"])
+        settings = self.settings(collector)
+        write_outputs(
+            self.output_dir,
+            {
+                "metrics.json": json_bytes(metrics),
+                "comparison.md": comparison_markdown(metrics, list(collector.scores), settings, self.title).encode(),
+                "roc_pr.png": figure_png_bytes(roc_pr_figure(curves, self.title)),
+                "evaluation_settings.json": (json.dumps(settings, indent=2) + "\n").encode(),
+            },
+        )
+        logger.info(f"wrote metrics.json, comparison.md, roc_pr.png to {self.output_dir}")
+        return metrics
+
+    def settings(self, collector: AnomalyCollector) -> dict:
+        """Everything that shaped the numbers, for the report."""
+        mapper = next(iter(self.test_evaluator.mappers.values()))
+        kinds = {k: collector.kinds.count(k) for k in sorted(set(collector.kinds))}
+        return {
+            "thresholds": {"voxel_fpr_on_healthy_val": self.voxel_fpr, "image_percentile": self.image_percentile},
+            "image_score": self.score_settings,
+            "postprocessing": self.test_evaluator.postprocessor.settings,
+            "sliding_window": {k: v for k, v in mapper.settings.items()},
+            "test_volumes_by_kind": kinds,
+            "val_volumes": len(self.val_evaluator.data_loader),
+        }
+
+
+def _subsets(collector: AnomalyCollector) -> dict[str, list[int]]:
+    """Volume indices per reported subset: all volumes (suffix ""), then each lesion kind's volumes."""
+    subsets = {"": list(range(len(collector.kinds)))}
+    for kind in sorted(set(collector.kinds) - {HEALTHY}):
+        subsets[f"_{kind}"] = [i for i, k in enumerate(collector.kinds) if k == kind]
+    return subsets
+
+
+def _voxel_metrics(collector: AnomalyCollector, method: str) -> dict[str, float]:
+    out = {}
+    for suffix, idx in _subsets(collector).items():
+        labels = np.concatenate([collector.labels[i] for i in idx])
+        scores = np.concatenate([collector.scores[method][i] for i in idx])
+        counts = [collector.counts[method][i] for i in idx]
+        auroc, auprc = auroc_ap(labels, scores)
+        tp, fp, fn = (sum(c[k] for c in counts) for k in ("tp", "fp", "fn"))
+        detected, lesions = sum(c["detected"] for c in counts), sum(c["lesions"] for c in counts)
+        out[f"{method}/voxel_auroc{suffix}"] = auroc
+        out[f"{method}/voxel_auprc{suffix}"] = auprc
+        out[f"{method}/dice_at_threshold{suffix}"] = dice_from_counts(tp, fp, fn) if labels.any() else float("nan")
+        out[f"{method}/dice_oracle{suffix}"] = oracle_dice(labels, scores)[0]
+        out[f"{method}/lesion_detection_rate{suffix}"] = detected / lesions if lesions else float("nan")
+    return out
+
+
+def _sample_metrics(collector: AnomalyCollector, method: str, threshold: float) -> dict[str, float]:
+    scores = np.asarray(collector.image_scores[method])
+    kinds = np.asarray(collector.kinds)
+    healthy = kinds == HEALTHY
+    out = {}
+    auroc, ap = auroc_ap(~healthy, scores)
+    out[f"{method}/sample_auroc"], out[f"{method}/sample_ap"] = auroc, ap
+    above = scores > threshold
+    out[f"{method}/sample_detection_rate"] = float(above[~healthy].mean()) if (~healthy).any() else float("nan")
+    out[f"{method}/sample_fpr"] = float(above[healthy].mean()) if healthy.any() else float("nan")
+    return out
+
+
+def _curves(collector: AnomalyCollector, method: str, points: int = 2000) -> dict[str, np.ndarray]:
+    labels = np.concatenate(collector.labels)
+    scores = np.concatenate(collector.scores[method])
+    if not labels.any() or labels.all():
+        diagonal = np.array([0.0, 1.0])
+        return {"fpr": diagonal, "tpr": diagonal, "recall": np.zeros(1), "precision": np.zeros(1)}
+    fpr, tpr, _ = roc_curve(labels, scores)
+    precision, recall, _ = precision_recall_curve(labels, scores)
+    keep_roc = np.unique(np.linspace(0, len(fpr) - 1, points).astype(int))
+    keep_pr = np.unique(np.linspace(0, len(recall) - 1, points).astype(int))
+    return {"fpr": fpr[keep_roc], "tpr": tpr[keep_roc], "recall": recall[keep_pr], "precision": precision[keep_pr]}

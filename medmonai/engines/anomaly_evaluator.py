@@ -1,0 +1,92 @@
+"""Ignite/MONAI evaluator computing post-processed anomaly maps of whole volumes for several methods at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from monai.engines import Evaluator
+from monai.engines.utils import IterationEvents
+from torch.utils.data import DataLoader
+
+from medmonai.keys import Keys
+from medmonai.scoring import MapPostprocessor, SlidingWindowMapper
+
+__all__ = ["AnomalyMapEvaluator"]
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list | tuple) else value
+
+
+def _plain(t: torch.Tensor) -> np.ndarray:
+    """``(1, 1, X, Y, Z)`` (Meta)Tensor to its ``(X, Y, Z)`` numpy array."""
+    t = t.as_tensor() if hasattr(t, "as_tensor") else t
+    return t[0, 0].cpu().numpy()
+
+
+class AnomalyMapEvaluator(Evaluator):
+    """Evaluator whose step maps one volume with every method, then post-processes the maps.
+
+    Batches hold one volume: ``image`` ``(1, C, X, Y, Z)``, ``brain_mask`` ``(1, 1, X, Y, Z)`` and optionally
+    ``label`` (lesion mask), ``case_id`` and ``kind``. The output (``engine.state.output``) holds, as numpy:
+
+    - ``maps``: ``{method: (X, Y, Z) float32}``, median-filtered and zero outside the evaluation region;
+    - ``region``: the (eroded) brain mask, ``(X, Y, Z)`` bool; ``label``: ``(X, Y, Z)`` uint8 or None;
+    - ``image``: the normalised first channel; ``case_id``, ``kind``, ``source`` (the image file) and
+      ``affine`` (4x4 RAS).
+
+    Handlers (:class:`medmonai.engines.MapWriter`, the collectors of
+    :class:`medmonai.engines.AnomalyEvaluation`) consume it; nothing is decollated.
+
+    Args:
+        device: where the networks run.
+        val_data_loader: volumes, batch size 1.
+        mappers: ``{method name: SlidingWindowMapper}``.
+        postprocessor: the map post-processing shared by all methods.
+        **kwargs: as for MONAI's ``Evaluator`` (e.g. ``val_handlers``).
+
+    Raises:
+        ValueError: the loader's batch size is not 1.
+    """
+
+    def __init__(
+        self,
+        device: torch.device | str,
+        val_data_loader: DataLoader,
+        mappers: Mapping[str, SlidingWindowMapper],
+        postprocessor: MapPostprocessor,
+        **kwargs: Any,
+    ) -> None:
+        if getattr(val_data_loader, "batch_size", 1) not in (1, None):
+            raise ValueError(f"AnomalyMapEvaluator needs batch_size 1, got {val_data_loader.batch_size}")
+        super().__init__(device=device, val_data_loader=val_data_loader, decollate=False, **kwargs)
+        self.mappers = dict(mappers)
+        self.postprocessor = postprocessor
+
+    def _iteration(self, engine: AnomalyMapEvaluator, batchdata: dict[str, Any]) -> dict:
+        image = batchdata[Keys.IMAGE]
+        meta = getattr(image, "meta", {}) or {}
+        source = str(_first(meta.get("filename_or_obj", "volume")))
+        affine = meta.get("affine")
+        region = engine.postprocessor.mask(_plain(batchdata[Keys.BRAIN_MASK]))
+        volume = image.to(engine.state.device)
+        maps = {}
+        for name, mapper in engine.mappers.items():
+            raw = mapper(volume, source)[0, 0].cpu().numpy()
+            maps[name] = engine.postprocessor(raw, region)
+        label = batchdata.get(Keys.LABEL)
+        engine.state.output = {
+            "maps": maps,
+            "region": region,
+            Keys.LABEL: None if label is None else _plain(label).astype(np.uint8),
+            Keys.IMAGE: _plain(image),
+            "case_id": str(_first(batchdata.get("case_id", "case"))),
+            "kind": str(_first(batchdata.get("kind", ""))),
+            "source": source,
+            "affine": None if affine is None else np.asarray(affine, np.float64).reshape(-1, 4, 4)[0],
+        }
+        engine.fire_event(IterationEvents.MODEL_COMPLETED)
+        return engine.state.output

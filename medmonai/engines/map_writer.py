@@ -1,0 +1,109 @@
+"""Handler writing anomaly maps as NIfTI in the input's space, plus overlay PNGs, all or nothing."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from ignite.engine import Engine, Events
+
+from medmonai.errors import ConfigError
+from medmonai.keys import Keys
+from medmonai.utils.outputs import figure_png_bytes
+from medmonai.viz import overlay_figure
+
+__all__ = ["MapWriter", "nifti_like"]
+
+logger = logging.getLogger(__name__)
+
+
+def nifti_like(volume: np.ndarray, source: str, affine: np.ndarray | None) -> nib.Nifti1Image:
+    """``volume`` as a float32 NIfTI with the geometry of ``source``.
+
+    A NIfTI source lends its whole header (affine, qform/sform codes, units), so the map overlays the input in
+    ITK-SNAP and 3D Slicer; any other source (e.g. MetaImage) gives its RAS ``affine``.
+    """
+    if source.lower().endswith((".nii", ".nii.gz")):
+        reference = nib.load(source)
+        image = nib.Nifti1Image(volume.astype(np.float32), reference.affine, header=reference.header.copy())
+        image.header.set_data_dtype(np.float32)
+        image.header.set_slope_inter(1.0, 0.0)
+        return image
+    return nib.Nifti1Image(volume.astype(np.float32), np.eye(4) if affine is None else affine)
+
+
+class MapWriter:
+    """Write ``maps/<case>_anomaly.nii.gz`` (and ``overlays/<case>.png``) for one method of an anomaly evaluator.
+
+    Files go to a staging folder while the evaluator runs and move into place (atomic renames) only when it
+    completes; if any volume fails, nothing is written and earlier maps stay as they were.
+
+    Args:
+        method: which of the evaluator's maps to write.
+        maps_dir: folder of the NIfTI maps.
+        overlays_dir: folder of the overlay PNGs; empty or None skips them. Defaults to None.
+        vmax: top of the overlays' colour scale. Defaults to None (each map's maximum).
+    """
+
+    def __init__(
+        self, method: str, maps_dir: str | Path, overlays_dir: str | Path | None = None, vmax: float | None = None
+    ) -> None:
+        self.method = method
+        self.maps_dir = Path(maps_dir)
+        self.overlays_dir = Path(overlays_dir) if overlays_dir else None
+        self.vmax = vmax
+        self._staging: Path | None = None
+        self._pending: list[tuple[Path, Path]] = []
+
+    def attach(self, engine: Engine) -> None:
+        """Register one method per event."""
+        engine.add_event_handler(Events.STARTED, self.started)
+        engine.add_event_handler(Events.ITERATION_COMPLETED, self.iteration_completed)
+        engine.add_event_handler(Events.COMPLETED, self.completed)
+        engine.add_event_handler(Events.EXCEPTION_RAISED, self.failed)
+
+    def started(self, engine: Engine) -> None:
+        """Open a staging folder beside the maps folder (same file system, so renames are atomic)."""
+        if self.method not in engine.mappers:
+            raise ConfigError(f"MapWriter method {self.method!r} is not one of {sorted(engine.mappers)}")
+        self.maps_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._staging = Path(tempfile.mkdtemp(dir=self.maps_dir.parent, prefix=".maps-staging-"))
+        self._pending = []
+
+    def iteration_completed(self, engine: Engine) -> None:
+        """Stage this volume's map and overlay."""
+        out = engine.state.output
+        case = out["case_id"]
+        anomaly_map = out["maps"][self.method]
+        staged = self._staging / f"{len(self._pending)}.nii.gz"
+        staged.write_bytes(gzip.compress(nifti_like(anomaly_map, out["source"], out["affine"]).to_bytes(), 6))
+        self._pending.append((staged, self.maps_dir / f"{case}_anomaly.nii.gz"))
+        if self.overlays_dir is not None:
+            fig = overlay_figure(out[Keys.IMAGE], anomaly_map, out[Keys.LABEL], f"{case}: {self.method}", self.vmax)
+            staged = self._staging / f"{len(self._pending)}.png"
+            staged.write_bytes(figure_png_bytes(fig, dpi=80))
+            self._pending.append((staged, self.overlays_dir / f"{case}.png"))
+
+    def completed(self, engine: Engine) -> None:
+        """Move every staged file into place, then drop the staging folder."""
+        for staged, final in self._pending:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, final)
+        logger.info(f"wrote {len(self._pending)} files to {self.maps_dir} and {self.overlays_dir}")
+        self._discard()
+
+    def failed(self, engine: Engine, e: Exception) -> None:
+        """Discard everything staged, then let the error propagate."""
+        self._discard()
+        raise e
+
+    def _discard(self) -> None:
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+        self._staging, self._pending = None, []

@@ -1,0 +1,20 @@
+"""Anomaly scoring: voxel maps, post-processing, image scores and thresholds calibrated on healthy data."""
+
+from medmonai.scoring.aggregate import IMAGE_SCORES, image_score
+from medmonai.scoring.maps import MAP_KINDS, IntensityScore, ReconstructionResidual, SlidingWindowMapper
+from medmonai.scoring.postprocess import MapPostprocessor, segment
+from medmonai.scoring.thresholds import mean_std_threshold, percentile_threshold, threshold_at_fpr
+
+__all__ = [
+    "IMAGE_SCORES",
+    "MAP_KINDS",
+    "IntensityScore",
+    "MapPostprocessor",
+    "ReconstructionResidual",
+    "SlidingWindowMapper",
+    "image_score",
+    "mean_std_threshold",
+    "percentile_threshold",
+    "segment",
+    "threshold_at_fpr",
+]

@@ -1,0 +1,39 @@
+"""Dictionary transform loading image volumes with SimpleITK (see :func:`medmonai.data.load_volume`)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+from monai.config import KeysCollection
+from monai.transforms import MapTransform
+
+from medmonai.data.volumes import load_volume
+
+__all__ = ["LoadVolumed"]
+
+
+class LoadVolumed(MapTransform):
+    """Replace file paths under ``keys`` by ``(1, X, Y, Z)`` float32 ``MetaTensor`` volumes.
+
+    SimpleITK reads NIfTI and MetaImage several times faster than MONAI's generic ``LoadImage`` (MONAI #8107).
+    Each volume's ``affine`` (RAS) and ``filename_or_obj`` travel in its meta, so maps can be written in the
+    input's space and errors can name the file.
+
+    Args:
+        keys: keys holding paths.
+        allow_missing_keys: skip keys an item lacks (e.g. an optional ``brain_mask``). Defaults to False.
+
+    Raises:
+        DataError: a file is unreadable or not a 3-D single-channel volume (named in the message).
+    """
+
+    def __init__(self, keys: KeysCollection, allow_missing_keys: bool = False) -> None:
+        super().__init__(keys, allow_missing_keys)
+
+    def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+        """Load every present key."""
+        d = dict(data)
+        for key in self.key_iterator(d):
+            d[key] = load_volume(d[key])
+        return d

@@ -1,0 +1,75 @@
+"""Figures of anomaly maps: orthogonal-slice overlays and ROC / precision-recall curves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from matplotlib.figure import Figure
+from scipy import ndimage
+
+__all__ = ["overlay_figure", "roc_pr_figure", "focus_voxel"]
+
+
+def focus_voxel(label: np.ndarray | None, anomaly_map: np.ndarray) -> tuple[int, int, int]:
+    """The centre of mass of the largest lesion component, or the map's maximum when there is no lesion."""
+    if label is not None and np.any(label):
+        components, n = ndimage.label(label > 0, structure=np.ones((3, 3, 3)))
+        largest = 1 + int(np.argmax(np.bincount(components.ravel())[1:]))
+        return tuple(int(round(c)) for c in ndimage.center_of_mass(components == largest))
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(anomaly_map)), anomaly_map.shape))
+
+
+def overlay_figure(
+    image: np.ndarray, anomaly_map: np.ndarray, label: np.ndarray | None, title: str, vmax: float | None = None
+) -> Figure:
+    """Three orthogonal slices through the largest lesion: image, map over image, and the lesion contour.
+
+    Args:
+        image: ``(X, Y, Z)`` normalised image.
+        anomaly_map: ``(X, Y, Z)`` map, >= 0.
+        label: ``(X, Y, Z)`` lesion mask, or None.
+        title: figure title.
+        vmax: top of the map's colour scale (e.g. the calibrated threshold x 2). Defaults to the map's maximum.
+    """
+    x, y, z = focus_voxel(label, anomaly_map)
+    cuts = {"sagittal": np.s_[x, :, :], "coronal": np.s_[:, y, :], "axial": np.s_[:, :, z]}
+    fig = Figure(figsize=(11.0, 7.5))
+    top = float(vmax if vmax else max(float(anomaly_map.max()), 1e-6))
+    lo, hi = np.percentile(image[image != 0], [1, 99]) if np.any(image) else (0.0, 1.0)
+    for col, (name, cut) in enumerate(cuts.items()):
+        for row in range(2):
+            ax = fig.add_subplot(2, 3, 1 + col + 3 * row)
+            ax.imshow(image[cut].T, cmap="gray", origin="lower", vmin=lo, vmax=hi)
+            if row == 1:
+                shown = np.ma.masked_less_equal(anomaly_map[cut].T, 0.0)
+                im = ax.imshow(shown, cmap="hot", origin="lower", vmin=0.0, vmax=top, alpha=0.75)
+            if label is not None and np.any(label[cut]):
+                ax.contour((label[cut] > 0).T.astype(float), levels=[0.5], colors="cyan", linewidths=1.0)
+            ax.set_axis_off()
+            ax.set_title(f"{name} {'image' if row == 0 else 'anomaly map'}", fontsize=9)
+    fig.colorbar(im, ax=fig.axes[-3:], shrink=0.7, label="anomaly score")
+    fig.suptitle(f"{title}  (cyan: lesion mask)")
+    return fig
+
+
+def roc_pr_figure(curves: Mapping[str, Mapping[str, np.ndarray]], title: str) -> Figure:
+    """ROC and precision-recall curves of several methods side by side.
+
+    Args:
+        curves: ``{method: {"fpr", "tpr", "recall", "precision"}, ...}`` arrays, plus optional scalars ``"auroc"``
+            and ``"auprc"`` for the legend.
+        title: figure title.
+    """
+    fig = Figure(figsize=(11.0, 4.8))
+    roc, pr = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for name, c in curves.items():
+        roc.plot(c["fpr"], c["tpr"], label=f"{name} (AUROC {c.get('auroc', float('nan')):.3f})")
+        pr.plot(c["recall"], c["precision"], label=f"{name} (AUPRC {c.get('auprc', float('nan')):.3f})")
+    roc.plot([0, 1], [0, 1], color="gray", linestyle=":", linewidth=1)
+    roc.set(xlabel="false-positive rate", ylabel="true-positive rate", title="ROC (voxels in brain)")
+    pr.set(xlabel="recall", ylabel="precision", title="precision-recall (voxels in brain)", ylim=(0, 1.02))
+    roc.legend(fontsize=8, loc="lower right")
+    pr.legend(fontsize=8, loc="upper right")
+    fig.suptitle(title)
+    return fig
