@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.datasets import load_digits
 
-from medmonai.transforms import FitToCanvas
+from medmonai.transforms.spatial import FitToCanvas
 
 __all__ = ["load_embedded_digits", "EMBEDDED_DIGITS_SOURCE"]
 

@@ -12,7 +12,9 @@ from medmonai.data.isles import ISLES_MODALITIES, isles_datalist
 from medmonai.data.volumes import load_volume
 from medmonai.errors import ConfigError, DataError
 from medmonai.keys import Keys
-from medmonai.transforms import LesionGridPatchd, SelectModalityd, SimpleITKNormalized
+from medmonai.transforms.channel import SelectModalityd
+from medmonai.transforms.intensity import SimpleITKNormalized
+from medmonai.transforms.patch import LesionGridPatchd
 
 __all__ = ["split_cases", "isles_patch_splits"]
 

@@ -71,7 +71,7 @@ def read_datalist(
     for i, entry in enumerate(raw):
         if not isinstance(entry, dict):
             raise DataError(f"{path}: item {i} must be an object with an 'image' path, got {entry!r}")
-        missing = [k for k in required_keys if not entry.get(k)]
+        missing = [str(k) for k in required_keys if not entry.get(k)]
         if missing:
             raise DataError(f"{path}: item {i} lacks {missing}; it has {sorted(entry)}")
         item = dict(entry)

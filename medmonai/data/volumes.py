@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 import SimpleITK as sitk
 import torch
@@ -15,7 +16,7 @@ __all__ = ["load_volume", "ras_affine"]
 
 
 def load_volume(path: str | Path) -> MetaTensor:
-    """Read a 3-D volume as a channel-first ``(1, X, Y, Z)`` float32 ``MetaTensor``.
+    """Read a 3-D volume as a channel-first ``(1, X, Y, Z)`` float32 ``MetaTensor`` (NIfTI via nibabel, else SimpleITK).
 
     SimpleITK's ``(z, y, x)`` array is transposed to ``(x, y, z)`` so that axial slices are the last axis. The
     MetaTensor's ``filename_or_obj`` names the file, so later transforms can name it in their errors, and its
@@ -25,6 +26,8 @@ def load_volume(path: str | Path) -> MetaTensor:
         DataError: the file is unreadable or truncated, or not 3-D.
     """
     path = Path(path)
+    if path.name.lower().endswith((".nii", ".nii.gz")):
+        return _load_nifti(path)
     try:
         image = sitk.ReadImage(str(path))
     except RuntimeError as e:
@@ -34,6 +37,23 @@ def load_volume(path: str | Path) -> MetaTensor:
     array = np.ascontiguousarray(sitk.GetArrayFromImage(image).transpose(2, 1, 0), dtype=np.float32)
     meta = {"filename_or_obj": str(path), "spacing": image.GetSpacing(), "affine": ras_affine(image)}
     return MetaTensor(array[None], meta=meta)
+
+
+def _load_nifti(path: Path) -> MetaTensor:
+    """NIfTI through nibabel: as fast, and it keeps NaN voxels, which ITK's NIfTI reader turns into zeros."""
+    try:
+        image = nib.load(str(path))
+        array = np.asarray(image.dataobj, dtype=np.float32)
+    except Exception as e:  # nibabel raises many types for corrupt files
+        raise DataError(f"{path}: unreadable image ({reason(e, last_chars=160)})") from e
+    if array.ndim != 3:
+        raise DataError(f"{path}: expected a 3-D single-channel volume, got shape {array.shape}")
+    meta = {
+        "filename_or_obj": str(path),
+        "spacing": tuple(float(z) for z in image.header.get_zooms()[:3]),
+        "affine": torch.as_tensor(image.affine, dtype=torch.float64),
+    }
+    return MetaTensor(np.ascontiguousarray(array)[None], meta=meta)
 
 
 def ras_affine(image: sitk.Image) -> torch.Tensor:
