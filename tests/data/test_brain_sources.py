@@ -75,7 +75,8 @@ def test_test_items_need_a_label(tmp_path, splits):
 )
 def test_image_and_mask_must_share_a_grid(tmp_path, splits, change, match):
     shape = change.get("shape", (12, 10, 8))
-    write_volume(tmp_path / "te" / "te0_label.nii.gz", value=np.zeros(shape, np.uint8), affine=change.get("affine", AFFINE))
+    label = np.zeros(shape, np.uint8)
+    write_volume(tmp_path / "te" / "te0_label.nii.gz", value=label, affine=change.get("affine", AFFINE))
     (tmp_path / "d.json").write_text(json.dumps(splits))
     with pytest.raises(DataError, match=match):
         brain_mri_datalists(datalist=str(tmp_path / "d.json"))
