@@ -16,12 +16,14 @@ fails before any output is written.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from medmonai.data.embedded_brains import embedded_brains
 from medmonai.data.headers import check_same_grid, read_header
 from medmonai.data.isles import isles_datalist
 from medmonai.data.manifests import PATH_KEYS, read_datalist
+from medmonai.errors import DataError
 from medmonai.keys import Keys
 
 __all__ = ["brain_mri_datalists", "case_name"]
@@ -41,9 +43,15 @@ def case_name(item: dict) -> str:
     return Path(name).stem
 
 
-def _check_geometry(items: list[dict], atol: float) -> list[dict]:
+def _check_geometry(items: list[dict], atol: float, roi_size: Sequence[int] | None) -> list[dict]:
     for item in items:
-        check_same_grid([read_header(item[k]) for k in PATH_KEYS if item.get(k)], atol=atol)
+        headers = [read_header(item[k]) for k in PATH_KEYS if item.get(k)]
+        check_same_grid(headers, atol=atol)
+        if roi_size is not None and any(r > s for r, s in zip(roi_size, headers[0].size, strict=True)):
+            raise DataError(
+                f"{headers[0].path}: roi_size {tuple(roi_size)} is larger than the volume {headers[0].size}; "
+                "windows are never padded past the volume, so lower roi_size"
+            )
         item["case_id"] = case_name(item)
     return items
 
@@ -61,6 +69,7 @@ def brain_mri_datalists(
     isles_dir: str = "",
     isles_modality: str = "dwi",
     affine_tolerance: float = 1e-3,
+    roi_size: Sequence[int] | None = None,
     embedded: dict | None = None,
 ) -> dict[str, list[dict]]:
     """Build the ``train``, ``val`` and ``test`` datalists, validating every case's headers.
@@ -74,6 +83,8 @@ def brain_mri_datalists(
         isles_modality: ISLES modality used as the image: dwi, flair, t1 or t2. Defaults to "dwi".
         affine_tolerance: largest allowed difference in spacing/origin (mm) and direction between a case's image,
             mask and label. Defaults to 1e-3.
+        roi_size: if given, every volume must be at least this large (the sliding window and training patches
+            never pad past a volume). Defaults to None.
         embedded: keyword arguments of :func:`medmonai.data.embedded_brains`, used when a split has no other
             source. Defaults to None (its defaults).
 
@@ -82,7 +93,7 @@ def brain_mri_datalists(
 
     Raises:
         DataError: a manifest is missing, empty or malformed, a listed file is missing or unreadable or not 3-D,
-            or a case's files differ in size or affine.
+            a case's files differ in size or affine, or a volume is smaller than ``roi_size``.
     """
     explicit = {"train": train_datalist, "val": val_datalist, "test": test_datalist}
     required = {"train": (Keys.IMAGE,), "val": (Keys.IMAGE,), "test": (Keys.IMAGE, Keys.LABEL)}
@@ -98,6 +109,6 @@ def brain_mri_datalists(
             items = _isles_test(isles_dir, isles_modality)
         else:
             items = read_datalist(fallback, section=section, required_keys=required[split])
-        out[split] = _check_geometry(items, affine_tolerance)
+        out[split] = _check_geometry(items, affine_tolerance, roi_size)
     logger.info(f"brain MRI volumes: {', '.join(f'{len(v)} {k}' for k, v in out.items())}")
     return out

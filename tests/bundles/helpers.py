@@ -28,12 +28,16 @@ def run_workflow(config: str, output_dir: Path, bundle: Path = MNIST_BUNDLE, **o
     return wf
 
 
-def bundle_command(config: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "monai.bundle", "run", "--config_file", str(MNIST_BUNDLE / config), *args]
+def bundle_command(config: str, *args: str, bundle: Path | None = MNIST_BUNDLE) -> list[str]:
+    config_file = str(bundle / config) if bundle is not None else config
+    return [sys.executable, "-m", "monai.bundle", "run", "--config_file", config_file, *args]
 
 
-def run_cli(config: str, *args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(
+    config: str, *args: str, cwd: Path, timeout: float = 300, bundle: Path | None = MNIST_BUNDLE
+) -> subprocess.CompletedProcess:
+    """Run a bundle config (a file in ``bundle``, or with ``bundle=None`` a literal ``--config_file`` value)."""
     env = {k: v for k, v in os.environ.items() if k != "MEDMONAI_TRACEBACK"}
     return subprocess.run(
-        bundle_command(config, *args), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        bundle_command(config, *args, bundle=bundle), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
