@@ -7,11 +7,10 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import precision_recall_curve, roc_curve
 
 from medmonai.engines.anomaly_collector import HEALTHY, AnomalyCollector
 from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
-from medmonai.metrics import auroc_ap, dice_from_counts, oracle_dice
+from medmonai.metrics import auroc_ap, dice_from_counts, ranking_metrics
 from medmonai.scoring import percentile_threshold, threshold_at_fpr
 from medmonai.utils.outputs import figure_png_bytes, json_bytes, write_outputs
 from medmonai.viz import roc_pr_figure
@@ -90,10 +89,9 @@ class AnomalyEvaluation:
         for method in collector.scores:
             metrics[f"{method}/voxel_threshold"] = voxel_thresholds[method]
             metrics[f"{method}/image_threshold"] = image_thresholds[method]
-            metrics.update(_voxel_metrics(collector, method))
+            voxel, curves[method] = _voxel_metrics(collector, method)
+            metrics.update(voxel)
             metrics.update(_sample_metrics(collector, method, image_thresholds[method]))
-            curves[method] = _curves(collector, method)
-            curves[method].update(auroc=metrics[f"{method}/voxel_auroc"], auprc=metrics[f"{method}/voxel_auprc"])
         settings = self.settings(collector)
         write_outputs(
             self.output_dir,
@@ -129,21 +127,23 @@ def _subsets(collector: AnomalyCollector) -> dict[str, list[int]]:
     return subsets
 
 
-def _voxel_metrics(collector: AnomalyCollector, method: str) -> dict[str, float]:
-    out = {}
+def _voxel_metrics(collector: AnomalyCollector, method: str) -> tuple[dict[str, float], dict]:
+    """Voxel metrics per subset, and the overall ROC / PR curves."""
+    out, curves = {}, {}
     for suffix, idx in _subsets(collector).items():
         labels = np.concatenate([collector.labels[i] for i in idx])
-        scores = np.concatenate([collector.scores[method][i] for i in idx])
+        ranking = ranking_metrics(labels, np.concatenate([collector.scores[method][i] for i in idx]))
         counts = [collector.counts[method][i] for i in idx]
-        auroc, auprc = auroc_ap(labels, scores)
         tp, fp, fn = (sum(c[k] for c in counts) for k in ("tp", "fp", "fn"))
         detected, lesions = sum(c["detected"] for c in counts), sum(c["lesions"] for c in counts)
-        out[f"{method}/voxel_auroc{suffix}"] = auroc
-        out[f"{method}/voxel_auprc{suffix}"] = auprc
+        out[f"{method}/voxel_auroc{suffix}"] = ranking["auroc"]
+        out[f"{method}/voxel_auprc{suffix}"] = ranking["ap"]
         out[f"{method}/dice_at_threshold{suffix}"] = dice_from_counts(tp, fp, fn) if labels.any() else float("nan")
-        out[f"{method}/dice_oracle{suffix}"] = oracle_dice(labels, scores)[0]
+        out[f"{method}/dice_oracle{suffix}"] = ranking["dice_oracle"]
         out[f"{method}/lesion_detection_rate{suffix}"] = detected / lesions if lesions else float("nan")
-    return out
+        if not suffix:
+            curves = _thinned(ranking)
+    return out, curves
 
 
 def _sample_metrics(collector: AnomalyCollector, method: str, threshold: float) -> dict[str, float]:
@@ -159,14 +159,11 @@ def _sample_metrics(collector: AnomalyCollector, method: str, threshold: float) 
     return out
 
 
-def _curves(collector: AnomalyCollector, method: str, points: int = 2000) -> dict[str, np.ndarray]:
-    labels = np.concatenate(collector.labels)
-    scores = np.concatenate(collector.scores[method])
-    if not labels.any() or labels.all():
-        diagonal = np.array([0.0, 1.0])
-        return {"fpr": diagonal, "tpr": diagonal, "recall": np.zeros(1), "precision": np.zeros(1)}
-    fpr, tpr, _ = roc_curve(labels, scores)
-    precision, recall, _ = precision_recall_curve(labels, scores)
-    keep_roc = np.unique(np.linspace(0, len(fpr) - 1, points).astype(int))
-    keep_pr = np.unique(np.linspace(0, len(recall) - 1, points).astype(int))
-    return {"fpr": fpr[keep_roc], "tpr": tpr[keep_roc], "recall": recall[keep_pr], "precision": precision[keep_pr]}
+def _thinned(ranking: dict, points: int = 2000) -> dict[str, np.ndarray]:
+    """At most ``points`` points of each curve, enough to draw it."""
+    out = {}
+    for x, y in (("fpr", "tpr"), ("recall", "precision")):
+        keep = np.unique(np.linspace(0, max(len(ranking[x]) - 1, 0), points).astype(int)) if len(ranking[x]) else []
+        out[x], out[y] = np.asarray(ranking[x])[keep], np.asarray(ranking[y])[keep]
+    out.update(auroc=ranking["auroc"], auprc=ranking["ap"])
+    return out

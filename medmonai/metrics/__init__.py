@@ -1,6 +1,21 @@
 """Metrics: pure functions on arrays, reused by handlers and bundles."""
 
-from medmonai.metrics.detection import auroc_ap, dice, dice_from_counts, lesion_detection, oracle_dice
+from medmonai.metrics.detection import (
+    auroc_ap,
+    dice,
+    dice_from_counts,
+    lesion_detection,
+    oracle_dice,
+    ranking_metrics,
+)
 from medmonai.metrics.latent import latent_separation
 
-__all__ = ["auroc_ap", "dice", "dice_from_counts", "latent_separation", "lesion_detection", "oracle_dice"]
+__all__ = [
+    "auroc_ap",
+    "dice",
+    "dice_from_counts",
+    "latent_separation",
+    "lesion_detection",
+    "oracle_dice",
+    "ranking_metrics",
+]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
-from medmonai.metrics import auroc_ap, dice, dice_from_counts, lesion_detection, oracle_dice
+from medmonai.metrics import auroc_ap, dice, dice_from_counts, lesion_detection, oracle_dice, ranking_metrics
 
 RNG = np.random.default_rng(0)
 LABELS = np.array([0, 0, 1, 1, 0, 1, 0, 0])
@@ -43,3 +43,13 @@ def test_lesion_detection_counts_touched_components():
     predicted[2, 2, 2] = True  # one voxel of the first lesion
     assert lesion_detection(predicted, lesions) == (1, 2)
     assert lesion_detection(predicted, np.zeros_like(lesions)) == (0, 0)
+
+
+def test_ranking_metrics_agree_with_the_single_metric_functions():
+    labels = RNG.random(500) < 0.1
+    scores = labels * 0.8 + RNG.random(500)
+    ranking = ranking_metrics(labels, scores)
+    assert ranking["auroc"] == pytest.approx(roc_auc_score(labels, scores))
+    assert ranking["ap"] == pytest.approx(average_precision_score(labels, scores))
+    assert ranking["dice_oracle"] == pytest.approx(oracle_dice(labels, scores)[0])
+    assert np.isnan(ranking_metrics(np.zeros(3), np.arange(3))["auroc"])

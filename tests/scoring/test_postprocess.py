@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from medmonai.errors import ConfigError
 from medmonai.scoring import (
@@ -68,3 +69,13 @@ def test_thresholds():
         threshold_at_fpr(healthy, 0)
     with pytest.raises(ConfigError, match="need healthy scores"):
         percentile_threshold(np.array([]), 95)
+
+
+def test_filtering_the_region_box_equals_filtering_the_whole_volume():
+    rng = np.random.default_rng(0)
+    anomaly_map = rng.random((20, 22, 18)).astype(np.float32)
+    region = np.zeros(anomaly_map.shape, bool)
+    region[5:12, 3:15, 8:17] = True
+    region[6, 4, 9] = False
+    expected = np.where(region, ndimage.median_filter(anomaly_map, size=3), 0.0)
+    assert np.array_equal(MapPostprocessor(median_size=3)(anomaly_map, region), expected)
