@@ -48,7 +48,6 @@ class AnomalyCollector:
         self.counts: dict[str, list[dict]] = defaultdict(list)
         self.labels: list[np.ndarray] = []
         self.kinds: list[str] = []
-        self.cases: list[str] = []
 
     def attach(self, engine: Engine) -> None:
         """Register one method per event."""
@@ -61,7 +60,6 @@ class AnomalyCollector:
         truth = np.zeros(region.shape, bool) if label is None else label > 0
         self.labels.append(truth[region])
         self.kinds.append(out.get("kind") or ("lesion" if truth.any() else HEALTHY))
-        self.cases.append(out["case_id"])
         for method, anomaly_map in out["maps"].items():
             values = anomaly_map[region]
             self.scores[method].append(values)
