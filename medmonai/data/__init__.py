@@ -9,11 +9,15 @@ from medmonai.data.in_memory import EpochBatchSampler, StackedDataset
 from medmonai.data.isles import ISLES_MODALITIES, isles_datalist
 from medmonai.data.isles_patches import isles_patch_splits, split_cases
 from medmonai.data.manifests import read_datalist
+from medmonai.data.medmnist import MEDMNIST_KEYS, MedMNISTArrays, read_medmnist
 from medmonai.data.mnist import DigitArrays, read_idx, read_mnist, read_mnist_npz
 from medmonai.data.splits import parse_classes, select_classes, stratified_split
 from medmonai.data.volumes import load_volume
 
 __all__ = [
+    "MEDMNIST_KEYS",
+    "MedMNISTArrays",
+    "read_medmnist",
     "LESION_KINDS",
     "brain_mri_datalists",
     "case_name",

@@ -1,0 +1,83 @@
+"""Reader for MedMNIST ``.npz`` files (any 2-D data set, any size variant: 28, 64, 128 or 224)."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from medmonai.errors import DataError
+
+__all__ = ["MEDMNIST_KEYS", "MedMNISTArrays", "read_medmnist"]
+
+MEDMNIST_KEYS = ("train_images", "train_labels", "val_images", "val_labels", "test_images", "test_labels")
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+@dataclass(frozen=True)
+class MedMNISTArrays:
+    """Images and labels of a MedMNIST data set, split as it ships.
+
+    Attributes:
+        images: ``{"train", "val", "test"}`` -> ``(N, H, W)`` uint8 arrays in [0, 255] (RGB sets are converted
+            to grayscale with ITU-R 601 luma weights).
+        labels: ``{"train", "val", "test"}`` -> ``(N,)`` int64 class labels.
+        source: the file, for logs and error messages.
+    """
+
+    images: dict[str, np.ndarray]
+    labels: dict[str, np.ndarray]
+    source: str
+
+
+def _images(array: np.ndarray, path: Path, key: str) -> np.ndarray:
+    if array.ndim == 4 and array.shape[-1] in (1, 3):
+        array = array[..., 0] if array.shape[-1] == 1 else np.rint(array @ _LUMA).astype(np.uint8)
+    if array.ndim != 3 or array.shape[1] < 2 or array.shape[2] < 2:
+        raise DataError(f"{path}: {key} must hold 2-D images (N, H, W[, C]), got shape {array.shape}")
+    return array
+
+
+def _labels(array: np.ndarray, n: int, path: Path, key: str) -> np.ndarray:
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise DataError(f"{path}: {key} must hold one class per image, got shape {array.shape} (multi-label?)")
+    if len(array) != n:
+        raise DataError(f"{path}: {key} has {len(array)} labels for {n} images")
+    return array.astype(np.int64)
+
+
+def read_medmnist(path: str | Path) -> MedMNISTArrays:
+    """Read a MedMNIST ``.npz`` (e.g. ``pneumoniamnist.npz``, ``octmnist_64.npz``).
+
+    Args:
+        path: the ``.npz`` file with the keys in :data:`MEDMNIST_KEYS`.
+
+    Returns:
+        The three splits' images and labels.
+
+    Raises:
+        DataError: the file is missing, not an npz, lacks keys, holds images that are not 2-D, or labels that do not
+            match the images one to one.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(f"{path}: MedMNIST file not found (download e.g. pneumoniamnist.npz from medmnist.com)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in MEDMNIST_KEYS if k not in npz.files]
+            if missing:
+                raise DataError(f"{path}: missing keys {missing}; found {sorted(npz.files)}")
+            arrays = {k: npz[k] for k in MEDMNIST_KEYS}
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        if isinstance(e, DataError):
+            raise
+        raise DataError(f"{path}: not a readable .npz file ({e})") from e
+    images, labels = {}, {}
+    for split in ("train", "val", "test"):
+        images[split] = _images(arrays[f"{split}_images"], path, f"{split}_images")
+        labels[split] = _labels(arrays[f"{split}_labels"], len(images[split]), path, f"{split}_labels")
+    return MedMNISTArrays(images, labels, str(path))
