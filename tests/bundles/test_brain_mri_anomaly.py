@@ -10,6 +10,7 @@ import matplotlib.image
 import nibabel as nib
 import numpy as np
 import pytest
+import torch
 from monai.bundle import ConfigWorkflow
 
 from medmonai.data import embedded_brains
@@ -110,10 +111,14 @@ def test_inference_maps_a_chosen_split_with_one_model(trained, cache, tmp_path):
     assert [p.name for p in (tmp_path / "maps").iterdir()] == ["val_000_t1_anomaly.nii.gz"]
 
 
-def test_training_resumes_and_can_be_extended(trained, cache):
+def test_training_resumes_exactly_and_can_be_extended(trained, cache, tmp_path):
     run(["train.yaml"], trained, cache_dir=cache, model="ae3d", **{**TINY, "max_epochs": 3})
     names = sorted(p.name for p in (trained / "ae3d" / "checkpoints").iterdir())
     assert names[-1] == "checkpoint_epoch=3.pt"
+    run(["train.yaml"], tmp_path, cache_dir=cache, model="ae3d", **{**TINY, "max_epochs": 3})  # uninterrupted
+    resumed = torch.load(trained / "ae3d" / "model.pt", weights_only=True)
+    straight = torch.load(tmp_path / "ae3d" / "model.pt", weights_only=True)
+    assert all(torch.equal(resumed[k], straight[k]) for k in straight)  # same patches, noise and steps
 
 
 # --- bad input: a one-line error naming the file, and nothing written -------------------------------------------
