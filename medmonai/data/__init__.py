@@ -1,6 +1,7 @@
 """Data sources: readers that turn a source into MONAI datalists. Nothing here downloads."""
 
 from medmonai.data.brain_sources import brain_mri_datalists, case_name
+from medmonai.data.dicom_patches import dicom_patches
 from medmonai.data.digit_source import digit_datalists
 from medmonai.data.digits import load_embedded_digits
 from medmonai.data.embedded_brains import LESION_KINDS, embedded_brains
@@ -11,10 +12,14 @@ from medmonai.data.isles_patches import isles_patch_splits, split_cases
 from medmonai.data.manifests import read_datalist
 from medmonai.data.medmnist import MEDMNIST_KEYS, MedMNISTArrays, read_medmnist
 from medmonai.data.mnist import DigitArrays, read_idx, read_mnist, read_mnist_npz
+from medmonai.data.one_class import OneClassSets, one_class_sets
 from medmonai.data.splits import parse_classes, select_classes, stratified_split
 from medmonai.data.volumes import load_volume
 
 __all__ = [
+    "OneClassSets",
+    "dicom_patches",
+    "one_class_sets",
     "MEDMNIST_KEYS",
     "MedMNISTArrays",
     "read_medmnist",

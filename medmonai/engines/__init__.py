@@ -16,6 +16,7 @@ from medmonai.engines.histogram import ValueHistogram
 from medmonai.engines.ignite_metrics import ItemMean, mean_of
 from medmonai.engines.latent_report import LatentReport
 from medmonai.engines.map_writer import MapWriter
+from medmonai.engines.one_class_evaluation import OneClassEvaluation, ReconstructionErrorEvaluator
 from medmonai.engines.progress import TrainingProgressBar
 from medmonai.engines.reseed import EpochReseed
 from medmonai.engines.training_summary import TrainingSummary
@@ -23,6 +24,8 @@ from medmonai.engines.vae_evaluator import VAEEvaluator
 from medmonai.engines.vae_trainer import ReconstructionTrainer, VAETrainer
 
 __all__ = [
+    "OneClassEvaluation",
+    "ReconstructionErrorEvaluator",
     "INTENSITY_BASELINE",
     "EpochReseed",
     "anomaly_mappers",

@@ -1,0 +1,87 @@
+"""End-to-end tests of bundles/medmnist_ae_anomaly with its real configs, tiny overrides and small data."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import matplotlib.image
+import numpy as np
+import pytest
+from monai.bundle import ConfigWorkflow
+
+from medmonai.errors import find_user_error
+from tests.conftest import REPO, write_mnist_idx
+from tests.data.test_medmnist import write_npz
+
+BUNDLE = REPO / "bundles" / "medmnist_ae_anomaly" / "configs"
+TINY = {"max_epochs": 2, "ckpt_interval": 1, "n_anomalies": 40}
+
+
+def run(configs, output_dir, **overrides) -> ConfigWorkflow:
+    files = [str(BUNDLE / c) for c in configs]
+    kind = "train" if configs == ["train.yaml"] else None
+    wf = ConfigWorkflow(config_file=files, workflow_type=kind, output_dir=str(output_dir), **overrides)
+    wf.initialize()
+    wf.run()
+    wf.finalize()
+    return wf
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("medmnist_ae_anomaly")
+    run(["train.yaml"], out, **TINY)
+    run(["train.yaml", "evaluate.yaml"], out, n_anomalies=40)
+    return out
+
+
+def test_the_embedded_default_runs_all_four_experiments(embedded):
+    metrics = json.loads((embedded / "metrics.json").read_text())
+    for group in ("other", "noise", "real"):
+        for name in ("detection_rate", "auroc", "ap"):
+            assert math.isfinite(metrics[f"{group}/{name}"]), (group, name)
+    assert metrics["train_images_per_second"] > 0 and 0.0 <= metrics["test_normal_fpr"] <= 100.0
+    assert metrics["threshold"] > metrics["train_recon_error"]  # mean + 2 sd
+    table = (embedded / "table1.md").read_text()
+    assert "| **medmonai (measured)** | digits, normal [0] |" in table
+    assert "| reference 004 | PneumoniaMNIST | 0.7381 | 86.2 | 82.5 | 26.0 |" in table
+    for name in ("error_hist.png", "reconstructions.png"):
+        figure = matplotlib.image.imread(embedded / name)
+        assert figure.shape[0] > 200 and figure[..., :3].std() > 0.05, name
+
+
+def test_medmnist_with_fashion_mnist_and_the_reference_architecture(tmp_path):
+    npz = write_npz(tmp_path / "pneumoniamnist_64.npz", size=64)
+    fashion = tmp_path / "fashion"
+    write_mnist_idx(fashion)
+    overrides = {"dataset": "medmnist", "dataset_dir": str(npz), "other_dataset": str(fashion)}
+    run(["train.yaml"], tmp_path / "out", architecture="reference", **TINY, **overrides)
+    run(["train.yaml", "evaluate.yaml"], tmp_path / "out", architecture="reference", n_anomalies=40, **overrides)
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert set(metrics) >= {"real/auroc", "other/auroc", "noise/auroc"}
+    assert "| **medmonai (measured)** | pneumoniamnist_64 |" in (tmp_path / "out" / "table1.md").read_text()
+
+
+BAD = {
+    "missing_keys": r"pneumoniamnist\.npz: missing keys \['test_labels'\]",
+    "no_normal_class": r"octmnist\.npz: no image of the normal classes \[3\]",
+    "not_2d": r"pneumoniamnist\.npz: test_images must hold 2-D images",
+}
+
+
+@pytest.mark.parametrize("problem", list(BAD))
+def test_bad_input_fails_in_one_line_and_writes_nothing(tmp_path, problem):
+    if problem == "missing_keys":
+        npz = write_npz(tmp_path / "pneumoniamnist.npz", test_labels=None)
+    elif problem == "no_normal_class":
+        npz = write_npz(tmp_path / "octmnist.npz")
+    else:
+        npz = write_npz(tmp_path / "pneumoniamnist.npz", test_images=np.zeros((20, 28), np.uint8))
+    out = tmp_path / "out"
+    with pytest.raises(Exception) as info:
+        run(["train.yaml"], out, dataset="medmnist", dataset_dir=str(npz), **TINY)
+    error = find_user_error(info.value)
+    assert error is not None and re.search(BAD[problem], str(error)), info.value
+    assert not out.exists()
