@@ -17,6 +17,22 @@ def _conv(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(inplace=True))
 
 
+def _encoder(in_channels: int, c1: int, c2: int) -> list[nn.Module]:
+    """Conv, max-pool, conv, max-pool: ``(B, C, H, W)`` to ``(B, c2, H/4, W/4)``."""
+    return [_conv(in_channels, c1), nn.MaxPool2d(2), _conv(c1, c2), nn.MaxPool2d(2)]
+
+
+def _decoder(c2: int, c1: int, out_channels: int) -> list[nn.Module]:
+    """Upsample, conv, upsample, conv, sigmoid: ``(B, c2, H/4, W/4)`` to ``(B, C, H, W)`` in [0, 1]."""
+    return [
+        nn.Upsample(scale_factor=2, mode="nearest"),
+        _conv(c2, c1),
+        nn.Upsample(scale_factor=2, mode="nearest"),
+        nn.Conv2d(c1, out_channels, 3, padding=1),
+        nn.Sigmoid(),
+    ]
+
+
 class ReferenceConvAE(nn.Module):
     """Reference 004's autoencoder: two conv + max-pool stages, two conv + upsample stages, sigmoid output.
 
@@ -32,15 +48,8 @@ class ReferenceConvAE(nn.Module):
     def __init__(self, channels: Sequence[int] = (32, 16), in_channels: int = 1) -> None:
         super().__init__()
         c1, c2 = channels
-        self.encoder = nn.Sequential(_conv(in_channels, c1), nn.MaxPool2d(2), _conv(c1, c2), nn.MaxPool2d(2))
-        self.decoder = nn.Sequential(
-            _conv(c2, c2),
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            _conv(c2, c1),
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.Conv2d(c1, in_channels, 3, padding=1),
-            nn.Sigmoid(),
-        )
+        self.encoder = nn.Sequential(*_encoder(in_channels, c1, c2))
+        self.decoder = nn.Sequential(_conv(c2, c2), *_decoder(c2, c1, in_channels))
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """``(B, C, H, W)`` images in [0, 1] (H, W divisible by 4) to ``{"recon": (B, C, H, W)}`` in [0, 1]."""
@@ -71,22 +80,13 @@ class BottleneckConvAE(nn.Module):
         c1, c2 = channels
         side = image_size // 4
         self.encoder = nn.Sequential(
-            _conv(in_channels, c1),
-            nn.MaxPool2d(2),
-            _conv(c1, c2),
-            nn.MaxPool2d(2),
-            nn.Flatten(),
-            nn.Linear(c2 * side * side, latent_size),
+            *_encoder(in_channels, c1, c2), nn.Flatten(), nn.Linear(c2 * side * side, latent_size)
         )
         self.decoder = nn.Sequential(
             nn.Linear(latent_size, c2 * side * side),
             nn.ReLU(inplace=True),
             nn.Unflatten(1, (c2, side, side)),
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            _conv(c2, c1),
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.Conv2d(c1, in_channels, 3, padding=1),
-            nn.Sigmoid(),
+            *_decoder(c2, c1, in_channels),
         )
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -41,3 +41,14 @@ def run_cli(
     return subprocess.run(
         bundle_command(config, *args, bundle=bundle), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def run_configs(bundle: Path, configs: list[str], output_dir: Path, **overrides) -> ConfigWorkflow:
+    """Run a bundle's config files (``train.yaml``, or ``train.yaml`` plus an overlay) in-process."""
+    kind = "train" if configs == ["train.yaml"] else None
+    files = [str(bundle / c) for c in configs]
+    wf = ConfigWorkflow(config_file=files, workflow_type=kind, output_dir=str(output_dir), **overrides)
+    wf.initialize()
+    wf.run()
+    wf.finalize()
+    return wf

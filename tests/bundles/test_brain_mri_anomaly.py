@@ -15,7 +15,7 @@ from monai.bundle import ConfigWorkflow
 
 from medmonai.data import embedded_brains
 from medmonai.errors import find_user_error
-from tests.bundles.helpers import run_cli
+from tests.bundles.helpers import run_cli, run_configs
 from tests.conftest import REPO
 
 BUNDLE = REPO / "bundles" / "brain_mri_anomaly" / "configs"
@@ -33,11 +33,7 @@ def brain_workflow(configs, output_dir, **overrides) -> ConfigWorkflow:
 
 
 def run(configs, output_dir, **overrides) -> ConfigWorkflow:
-    wf = brain_workflow(configs, output_dir, **overrides)
-    wf.initialize()
-    wf.run()
-    wf.finalize()
-    return wf
+    return run_configs(BUNDLE, configs, output_dir, **overrides)
 
 
 @pytest.fixture(scope="module")

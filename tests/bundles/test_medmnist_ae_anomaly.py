@@ -12,6 +12,7 @@ import pytest
 from monai.bundle import ConfigWorkflow
 
 from medmonai.errors import find_user_error
+from tests.bundles.helpers import run_configs
 from tests.conftest import REPO, write_mnist_idx
 from tests.data.test_medmnist import write_npz
 
@@ -20,13 +21,7 @@ TINY = {"max_epochs": 2, "ckpt_interval": 1, "n_anomalies": 40}
 
 
 def run(configs, output_dir, **overrides) -> ConfigWorkflow:
-    files = [str(BUNDLE / c) for c in configs]
-    kind = "train" if configs == ["train.yaml"] else None
-    wf = ConfigWorkflow(config_file=files, workflow_type=kind, output_dir=str(output_dir), **overrides)
-    wf.initialize()
-    wf.run()
-    wf.finalize()
-    return wf
+    return run_configs(BUNDLE, configs, output_dir, **overrides)
 
 
 @pytest.fixture(scope="module")
