@@ -1,7 +1,8 @@
 """Networks: torch modules that take tensors and return a tensor or a dict."""
 
 from medmonai.networks.autoencoder import ConvAE, SliceWise
+from medmonai.networks.dcgan_vae import DCGANVAE
 from medmonai.networks.one_class_ae import BottleneckConvAE, ReferenceConvAE
 from medmonai.networks.vae import VAE
 
-__all__ = ["VAE", "BottleneckConvAE", "ConvAE", "ReferenceConvAE", "SliceWise"]
+__all__ = ["VAE", "DCGANVAE", "BottleneckConvAE", "ConvAE", "ReferenceConvAE", "SliceWise"]

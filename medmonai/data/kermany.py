@@ -1,0 +1,145 @@
+"""Reader for the Kermany OCT2017 layout: ``{train,test}/{CNV,DME,DRUSEN,NORMAL}/<CLASS>-<patient>-<n>.jpeg``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from medmonai.errors import ConfigError, DataError
+
+__all__ = ["OCT_CLASSES", "kermany_datalists", "load_grayscale", "patient_id"]
+
+logger = logging.getLogger(__name__)
+OCT_CLASSES = ("NORMAL", "CNV", "DME", "DRUSEN")  # label = index; NORMAL is 0
+_LAYOUT = "expected OCT2017/{train,test}/{CNV,DME,DRUSEN,NORMAL}/<CLASS>-<patient>-<n>.jpeg"
+_WHERE = "Get it from https://data.mendeley.com/datasets/rscbjbr9sj (Kermany et al., Cell 2018)."
+_SUFFIXES = (".jpeg", ".jpg")
+
+
+def patient_id(path: str | Path) -> str:
+    """The patient id of ``CNV-1016042-1.jpeg``: the middle token of the file name (``1016042``)."""
+    parts = Path(path).stem.split("-")
+    return "-".join(parts[1:-1]) if len(parts) >= 3 else Path(path).stem
+
+
+def load_grayscale(path: str | Path, size: int = 128) -> np.ndarray:
+    """Read an image as grayscale, resize its shorter side to ``size`` (bilinear) and centre-crop a square.
+
+    OCT B-scans are wider than tall; the crop keeps the centre of the retina. Returns ``(1, size, size)``
+    float32 in [0, 1].
+
+    Raises:
+        DataError: the file is not a readable image.
+    """
+    try:
+        with Image.open(path) as image:
+            gray = image.convert("L")
+    except (OSError, UnidentifiedImageError) as e:
+        raise DataError(f"{path}: unreadable image ({e})") from e
+    scale = size / min(gray.size)
+    width, height = max(size, round(gray.width * scale)), max(size, round(gray.height * scale))
+    gray = gray.resize((width, height), Image.BILINEAR)
+    left, top = (width - size) // 2, (height - size) // 2
+    crop = gray.crop((left, top, left + size, top + size))
+    return (np.asarray(crop, np.float32) / 255.0)[None]
+
+
+def _class_files(root: Path, split: str) -> dict[str, list[Path]]:
+    folder = root / split
+    if not folder.is_dir():
+        found = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+        raise DataError(f"{root}: no {split}/ folder; {_LAYOUT}; found {found}. {_WHERE}")
+    files = {}
+    for name in OCT_CLASSES:
+        class_dir = folder / name
+        if not class_dir.is_dir():
+            raise DataError(f"{folder}: no {name}/ folder; {_LAYOUT}; found {sorted(p.name for p in folder.iterdir())}")
+        files[name] = sorted(p for p in class_dir.iterdir() if p.suffix.lower() in _SUFFIXES)
+        if not files[name]:
+            raise DataError(f"{class_dir}: empty class folder (no .jpeg images); {_LAYOUT}")
+    return files
+
+
+def _check_readable(paths: list[Path]) -> None:
+    """Open every image's header (cheap), so an unreadable file fails before any output is written."""
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image.size  # noqa: B018 - reading the header is the check
+        except (OSError, UnidentifiedImageError) as e:
+            raise DataError(f"{path}: unreadable image ({e})") from e
+
+
+def _split_normal_by_patient(files: list[Path], val_fraction: float, seed: int) -> tuple[list[Path], list[Path]]:
+    patients = sorted({patient_id(p) for p in files})
+    if len(patients) < 2:
+        raise DataError(f"{files[0].parent}: need NORMAL images of at least 2 patients to hold some out, got 1")
+    order = np.random.default_rng(seed).permutation(len(patients))
+    n_val = min(max(1, round(val_fraction * len(patients))), len(patients) - 1)
+    val_patients = {patients[i] for i in order[:n_val]}
+    return [p for p in files if patient_id(p) not in val_patients], [p for p in files if patient_id(p) in val_patients]
+
+
+def _reference_500(files: dict[str, list[Path]], seed: int) -> list[tuple[Path, str]]:
+    """Reference 001's test set: 200 normal images and 100 of each disease, drawn seeded from ``test``."""
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for name, n in (("NORMAL", 200), ("CNV", 100), ("DME", 100), ("DRUSEN", 100)):
+        if len(files[name]) < n:
+            raise DataError(
+                f"{files[name][0].parent}: the reference test set needs {n} images, found {len(files[name])}"
+            )
+        chosen += [(files[name][i], name) for i in sorted(rng.choice(len(files[name]), n, replace=False))]
+    return chosen
+
+
+def kermany_datalists(
+    dataset_dir: str | Path, val_fraction: float = 0.1, test_set: str = "all", seed: int = 0
+) -> dict[str, list[dict]]:
+    """Index an OCT2017 folder: NORMAL training images split by patient into train/val, and a test set.
+
+    Args:
+        dataset_dir: the ``OCT2017`` folder.
+        val_fraction: share of training NORMAL *patients* held out for validation. Defaults to 0.1.
+        test_set: ``"all"`` (every ``test`` image) or ``"reference500"`` (200 normal + 100 per disease, as in
+            reference 001). Defaults to ``"all"``.
+        seed: seed of the patient split and the test draw. Defaults to 0.
+
+    Returns:
+        ``{"train", "val", "test"}`` lists of ``{"image": path, "label": int, "class": str, "patient": str}``;
+        train and val hold NORMAL images only, and no patient is in both.
+
+    Raises:
+        DataError: a missing ``dataset_dir``, a wrong layout, an empty class folder, an unreadable image, or too
+            few images.
+        ConfigError: an unknown ``test_set`` or a ``val_fraction`` outside (0, 1).
+    """
+    if test_set not in ("all", "reference500") or not 0.0 < val_fraction < 1.0:
+        raise ConfigError(f"test_set must be all or reference500 and 0 < val_fraction < 1, got {test_set!r}")
+    if not dataset_dir:
+        raise DataError(f"dataset_dir is required: there is no embedded OCT data. {_WHERE} Layout: {_LAYOUT}")
+    root = Path(dataset_dir).expanduser()
+    if not root.is_dir():
+        raise DataError(f"{root}: dataset_dir does not exist. {_WHERE} Layout: {_LAYOUT}")
+    train_files, test_files = _class_files(root, "train"), _class_files(root, "test")
+    train, val = _split_normal_by_patient(train_files["NORMAL"], val_fraction, seed)
+    if test_set == "all":
+        test = [(p, name) for name in OCT_CLASSES for p in test_files[name]]
+    else:
+        test = _reference_500(test_files, seed)
+
+    _check_readable(train + val + [p for p, _ in test])
+
+    def item(path: Path, name: str) -> dict:
+        return {"image": str(path), "label": OCT_CLASSES.index(name), "class": name, "patient": patient_id(path)}
+
+    lists = {
+        "train": [item(p, "NORMAL") for p in train],
+        "val": [item(p, "NORMAL") for p in val],
+        "test": [item(p, n) for p, n in test],
+    }
+    logger.info(f"OCT2017 {root}: " + ", ".join(f"{k} {len(v)}" for k, v in lists.items()))
+    return lists
