@@ -9,6 +9,7 @@ from medmonai.data.embedded_isles import embedded_siss
 from medmonai.data.in_memory import EpochBatchSampler, StackedDataset
 from medmonai.data.isles import ISLES_MODALITIES, isles_datalist
 from medmonai.data.isles_patches import isles_patch_splits, split_cases
+from medmonai.data.kermany import OCT_CLASSES, kermany_datalists, load_grayscale
 from medmonai.data.manifests import read_datalist
 from medmonai.data.medmnist import MEDMNIST_KEYS, MedMNISTArrays, read_medmnist
 from medmonai.data.mnist import DigitArrays, read_idx, read_mnist, read_mnist_npz
@@ -17,6 +18,9 @@ from medmonai.data.splits import parse_classes, select_classes, stratified_split
 from medmonai.data.volumes import load_volume
 
 __all__ = [
+    "OCT_CLASSES",
+    "kermany_datalists",
+    "load_grayscale",
     "OneClassSets",
     "dicom_patches",
     "one_class_sets",

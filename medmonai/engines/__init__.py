@@ -12,6 +12,7 @@ from medmonai.engines.checkpoint import (
     latest_checkpoint,
     load_weights,
 )
+from medmonai.engines.disease_report import DiseaseAUCReport
 from medmonai.engines.histogram import ValueHistogram
 from medmonai.engines.ignite_metrics import ItemMean, mean_of
 from medmonai.engines.latent_report import LatentReport
@@ -24,6 +25,7 @@ from medmonai.engines.vae_evaluator import VAEEvaluator
 from medmonai.engines.vae_trainer import ReconstructionTrainer, VAETrainer
 
 __all__ = [
+    "DiseaseAUCReport",
     "OneClassEvaluation",
     "ReconstructionErrorEvaluator",
     "INTENSITY_BASELINE",

@@ -20,8 +20,9 @@ class VAEEvaluator(SupervisedEvaluator):
     """``SupervisedEvaluator`` that scores each image under a VAE.
 
     Per batch the output holds ``image``, ``label``, ``mu``, ``logvar`` and the per-image ``(B,)`` tensors
-    ``recon_nll``, ``kl`` and ``elbo = -(recon_nll + kl)``. The ELBO is a single-sample Monte-Carlo estimate
-    with ``z ~ q(z|x)`` and beta = 1, whatever beta training used. Sampling runs under a forked RNG seeded with
+    ``recon_nll``, ``kl`` and ``elbo = -(recon_nll + kl)``. ``recon_nll`` is the mean over ``n_samples`` draws
+    ``z_i ~ q(z|x)`` (reference 001's L), so the ELBO is an L-sample Monte-Carlo estimate with beta = 1, whatever
+    beta training used. Sampling runs under a forked RNG seeded with
     ``seed``: validation is repeatable and never shifts the training RNG, so resumed runs match uninterrupted
     ones exactly.
 
@@ -29,6 +30,8 @@ class VAEEvaluator(SupervisedEvaluator):
         *args: as for ``SupervisedEvaluator``.
         reconstruction: reconstruction term, ``"bce"``, ``"mse"`` or ``"l1"``. Defaults to ``"bce"``.
         seed: seed of the posterior samples. Defaults to 0.
+        n_samples: posterior samples per image, L >= 1; needs a network with ``encode`` and ``decode`` when
+            above 1. Defaults to 1.
         decollate: as for ``SupervisedEvaluator``. Defaults to False.
         **kwargs: as for ``SupervisedEvaluator``.
 
@@ -37,10 +40,19 @@ class VAEEvaluator(SupervisedEvaluator):
     """
 
     def __init__(
-        self, *args: Any, reconstruction: str = "bce", seed: int = 0, decollate: bool = False, **kwargs: Any
+        self,
+        *args: Any,
+        reconstruction: str = "bce",
+        seed: int = 0,
+        n_samples: int = 1,
+        decollate: bool = False,
+        **kwargs: Any,
     ) -> None:
         if reconstruction not in RECONSTRUCTION_LOSSES:
             raise ConfigError(f"reconstruction must be one of {RECONSTRUCTION_LOSSES}, got {reconstruction!r}")
+        if n_samples < 1:
+            raise ConfigError(f"n_samples must be >= 1, got {n_samples}")
+        self.n_samples = int(n_samples)
         super().__init__(*args, decollate=decollate, **kwargs)
         self.reconstruction = reconstruction
         self.seed = seed
@@ -61,6 +73,11 @@ class VAEEvaluator(SupervisedEvaluator):
         with eval_mode(engine.network), torch.no_grad():
             out = engine.inferer(inputs, engine.network, sample=True)
             nll = reconstruction_nll(out[Keys.RECON], inputs, self.reconstruction)
+            std = torch.exp(0.5 * out[Keys.LOGVAR])
+            for _ in range(self.n_samples - 1):  # further draws from the same posterior, decoded only
+                recon = engine.network.decode(out[Keys.MU] + torch.randn_like(std) * std)
+                nll = nll + reconstruction_nll(recon, inputs, self.reconstruction)
+            nll = nll / self.n_samples
             kl = gaussian_kl(out[Keys.MU], out[Keys.LOGVAR])
         engine.state.output = {
             Keys.IMAGE: inputs,

@@ -2,7 +2,7 @@
 
 from medmonai.transforms.channel import SelectChannel, SelectModalityd
 from medmonai.transforms.intensity import FOREGROUND_METHODS, SimpleITKNormalize, SimpleITKNormalized
-from medmonai.transforms.io import LoadVolumed
+from medmonai.transforms.io import LoadGrayscaled, LoadVolumed
 from medmonai.transforms.noise import CoarseNoise
 from medmonai.transforms.patch import LesionGridPatch, LesionGridPatchd
 from medmonai.transforms.spatial import FitToCanvas, FitToCanvasd
@@ -13,6 +13,7 @@ __all__ = [
     "FitToCanvas",
     "FitToCanvasd",
     "LesionGridPatch",
+    "LoadGrayscaled",
     "LoadVolumed",
     "LesionGridPatchd",
     "SelectChannel",

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import ndimage
 
-__all__ = ["overlay_figure", "roc_pr_figure", "focus_voxel"]
+__all__ = ["overlay_figure", "roc_pr_figure", "roc_by_class_figure", "focus_voxel"]
 
 
 def focus_voxel(label: np.ndarray | None, anomaly_map: np.ndarray) -> tuple[int, int, int]:
@@ -71,5 +71,24 @@ def roc_pr_figure(curves: Mapping[str, Mapping[str, np.ndarray]], title: str) ->
     pr.set(xlabel="recall", ylabel="precision", title="precision-recall (voxels in brain)", ylim=(0, 1.02))
     roc.legend(fontsize=8, loc="lower right")
     pr.legend(fontsize=8, loc="upper right")
+    fig.suptitle(title)
+    return fig
+
+
+def roc_by_class_figure(curves: Mapping[str, Mapping[str, tuple]], title: str) -> Figure:
+    """One ROC panel per score, one curve per class.
+
+    Args:
+        curves: ``{score: {class: (fpr, tpr, auroc)}}``.
+        title: figure title.
+    """
+    fig = Figure(figsize=(4.2 * max(len(curves), 1), 4.2))
+    for i, (score, by_class) in enumerate(curves.items()):
+        ax = fig.add_subplot(1, max(len(curves), 1), i + 1)
+        for name, (fpr, tpr, auroc) in by_class.items():
+            ax.plot(fpr, tpr, label=f"{name} (AUROC {auroc:.3f})")
+        ax.plot([0, 1], [0, 1], color="gray", linestyle=":", linewidth=1)
+        ax.set(xlabel="false-positive rate", ylabel="true-positive rate", title=f"{score} score")
+        ax.legend(fontsize=8, loc="lower right")
     fig.suptitle(title)
     return fig

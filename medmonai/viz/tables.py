@@ -6,7 +6,14 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 
-__all__ = ["comparison_markdown", "one_class_table", "ANOMALY_METRICS", "REFERENCE_004_TABLE1"]
+__all__ = [
+    "ANOMALY_METRICS",
+    "REFERENCE_001_AUC",
+    "REFERENCE_004_TABLE1",
+    "comparison_markdown",
+    "disease_auc_table",
+    "one_class_table",
+]
 
 ANOMALY_METRICS = (
     "voxel_auroc",
@@ -108,3 +115,38 @@ def _num(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return f"{value:.4f}" if abs(value) < 1 else f"{value:.1f}"
+
+
+# Reference 001's table: AUROC of normal against each disease and against all, per anomaly score.
+REFERENCE_001_AUC = {
+    "recon": {"cnv": 0.93, "dme": 0.90, "drusen": 0.77, "all": 0.87},
+    "kl": {"cnv": 0.56, "dme": 0.51, "drusen": 0.48, "all": 0.52},
+    "vae": {"cnv": 0.92, "dme": 0.89, "drusen": 0.76, "all": 0.86},
+}
+_SCORE_NAMES = {"recon": "Reconstruction Score", "kl": "KL Score", "vae": "VAE Score"}
+
+
+def disease_auc_table(metrics: Mapping[str, float], diseases: Sequence[str]) -> str:
+    """Reference 001's AUC table: our measured AUROC per score and disease, the reference's figures beside.
+
+    Args:
+        metrics: ``{"<score>/auroc_<disease>": value}`` with diseases and ``all``.
+        diseases: disease column names (lower case), e.g. ``["cnv", "dme", "drusen"]``.
+    """
+    columns = [*diseases, "all"]
+    rows = ["| source | method used to compute AUC | " + " | ".join(c.upper() for c in columns) + " |"]
+    rows.append("|---" * (len(columns) + 2) + "|")
+    for score, name in _SCORE_NAMES.items():
+        ours = [_cell(metrics.get(f"{score}/auroc_{c}")) for c in columns]
+        rows.append(f"| **medmonai (measured)** | {name} | " + " | ".join(ours) + " |")
+    for score, name in _SCORE_NAMES.items():
+        theirs = [_cell(REFERENCE_001_AUC[score].get(c)) for c in columns]
+        rows.append(f"| reference 001 | {name} | " + " | ".join(theirs) + " |")
+    intro = [
+        "# AUROC of normal against each disease, per anomaly score",
+        "",
+        "Our rows are measured by this run; the reference rows are copied from reference 001 and labelled as such.",
+        "Scores: reconstruction NLL averaged over L posterior samples, KL to the prior, and their sum (VAE score).",
+        "",
+    ]
+    return "\n".join([*intro, *rows, ""])

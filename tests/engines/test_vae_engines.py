@@ -61,3 +61,22 @@ def test_evaluator_scores_each_image_and_leaves_rng_alone(tmp_path):
 def test_evaluator_rejects_unknown_reconstruction():
     with pytest.raises(ConfigError, match=r"reconstruction must be one of \('bce', 'mse', 'l1'\), got 'huber'"):
         VAEEvaluator(device="cpu", val_data_loader=[], network=torch.nn.Identity(), reconstruction="huber")
+
+
+def test_more_posterior_samples_average_the_reconstruction_term():
+    import torch
+    from monai.data import DataLoader
+
+    from medmonai.engines import VAEEvaluator
+    from medmonai.networks import DCGANVAE
+
+    torch.manual_seed(0)
+    network = DCGANVAE(image_size=16, latent_size=4, base_channels=4)
+    loader = DataLoader([{"image": torch.rand(1, 16, 16), "label": 0} for _ in range(4)], batch_size=4)
+    outputs = {}
+    for n in (1, 20):
+        evaluator = VAEEvaluator(device="cpu", val_data_loader=loader, network=network, n_samples=n, seed=3)
+        evaluator.run()
+        outputs[n] = evaluator.state.output
+    assert torch.equal(outputs[1]["kl"], outputs[20]["kl"])  # KL is exact, not sampled
+    assert not torch.allclose(outputs[1]["recon_nll"], outputs[20]["recon_nll"])  # an L-sample mean

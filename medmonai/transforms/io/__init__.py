@@ -1,5 +1,5 @@
 """Loading volumes into dict items."""
 
-from medmonai.transforms.io.dictionary import LoadVolumed
+from medmonai.transforms.io.dictionary import LoadGrayscaled, LoadVolumed
 
-__all__ = ["LoadVolumed"]
+__all__ = ["LoadGrayscaled", "LoadVolumed"]

@@ -1,4 +1,4 @@
-"""Dictionary transform loading image volumes with SimpleITK (see :func:`medmonai.data.load_volume`)."""
+"""Dictionary transforms loading images: 3-D volumes (NIfTI, MetaImage) and 2-D grayscale pictures (JPEG, PNG)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 from monai.config import KeysCollection
 from monai.transforms import MapTransform
 
+from medmonai.data.kermany import load_grayscale
 from medmonai.data.volumes import load_volume
 
-__all__ = ["LoadVolumed"]
+__all__ = ["LoadVolumed", "LoadGrayscaled"]
 
 
 class LoadVolumed(MapTransform):
@@ -36,4 +37,30 @@ class LoadVolumed(MapTransform):
         d = dict(data)
         for key in self.key_iterator(d):
             d[key] = load_volume(d[key])
+        return d
+
+
+class LoadGrayscaled(MapTransform):
+    """Replace file paths under ``keys`` by ``(1, size, size)`` float32 grayscale images in [0, 1].
+
+    The shorter side is resized to ``size`` (bilinear) and the centre is cropped square; see
+    :func:`medmonai.data.kermany.load_grayscale`.
+
+    Args:
+        keys: keys holding paths.
+        size: output height and width. Defaults to 128.
+
+    Raises:
+        DataError: a file is not a readable image (named in the message).
+    """
+
+    def __init__(self, keys: KeysCollection, size: int = 128, allow_missing_keys: bool = False) -> None:
+        super().__init__(keys, allow_missing_keys)
+        self.size = int(size)
+
+    def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+        """Load every present key."""
+        d = dict(data)
+        for key in self.key_iterator(d):
+            d[key] = load_grayscale(d[key], self.size)
         return d

@@ -1,0 +1,68 @@
+"""End-to-end tests of bundles/oct_vae_anomaly with its real configs, tiny overrides and a synthetic OCT2017 tree."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import matplotlib.image
+import pytest
+
+from medmonai.errors import find_user_error
+from tests.bundles.helpers import run_configs
+from tests.conftest import REPO
+from tests.data.test_kermany import write_oct_tree
+
+BUNDLE = REPO / "bundles" / "oct_vae_anomaly" / "configs"
+SMALL = {"image_size": 32, "latent_size": 8, "base_channels": 8, "batch_size": 8}
+TINY = {"max_epochs": 2, "val_interval": 1, "ckpt_interval": 1, **SMALL}
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    return write_oct_tree(tmp_path_factory.mktemp("oct") / "OCT2017", per_class=6, patients=3)
+
+
+def test_train_and_evaluate_on_the_real_layout(tree, tmp_path):
+    run_configs(BUNDLE, ["train.yaml"], tmp_path, dataset_dir=str(tree), **TINY)
+    run_configs(BUNDLE, ["train.yaml", "evaluate.yaml"], tmp_path, dataset_dir=str(tree), n_samples=3, **SMALL)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    for score in ("recon", "kl", "vae"):
+        for disease in ("cnv", "dme", "drusen", "all"):
+            assert math.isfinite(metrics[f"{score}/auroc_{disease}"]) and math.isfinite(
+                metrics[f"{score}/ap_{disease}"]
+            )
+    assert metrics["n_test_normal"] == metrics["n_test_cnv"] == 6
+    table = (tmp_path / "auc_table.md").read_text()
+    assert "| reference 001 | Reconstruction Score | 0.930 | 0.900 | 0.770 | 0.870 |" in table
+    assert "| **medmonai (measured)** | VAE Score |" in table
+    for name in ("roc.png", "reconstructions.png", "score_hist.png"):
+        figure = matplotlib.image.imread(tmp_path / name)
+        assert figure.shape[0] > 200 and figure[..., :3].std() > 0.05, name
+
+
+BAD = {
+    "empty": r"train/DME: empty class folder",
+    "unreadable": r"DRUSEN-\d+-0\.jpeg: unreadable image",
+    "layout": r"OCT2017: no test/ folder; expected OCT2017/\{train,test\}",
+    "missing": r"dataset_dir is required: there is no embedded OCT data",
+}
+
+
+@pytest.mark.parametrize("problem", list(BAD))
+def test_bad_input_fails_in_one_line_and_writes_nothing(tmp_path, problem):
+    root = write_oct_tree(tmp_path / "OCT2017", per_class=2, patients=2)
+    if problem == "empty":
+        for p in (root / "train" / "DME").iterdir():
+            p.unlink()
+    elif problem == "unreadable":
+        next((root / "test" / "DRUSEN").glob("*-0.jpeg")).write_bytes(b"not a jpeg")
+    elif problem == "layout":
+        (root / "test").rename(root / "testing")
+    out = tmp_path / "out"
+    with pytest.raises(Exception) as info:
+        run_configs(BUNDLE, ["train.yaml"], out, dataset_dir="" if problem == "missing" else str(root), **TINY)
+    error = find_user_error(info.value)
+    assert error is not None and re.search(BAD[problem], str(error)), info.value
+    assert not out.exists()
