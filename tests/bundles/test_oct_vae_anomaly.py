@@ -12,7 +12,7 @@ import pytest
 from medmonai.errors import find_user_error
 from tests.bundles.helpers import run_configs
 from tests.conftest import REPO
-from tests.data.test_kermany import write_oct_tree
+from tests.data.test_kermany import break_oct_tree, write_oct_tree
 
 BUNDLE = REPO / "bundles" / "oct_vae_anomaly" / "configs"
 SMALL = {"image_size": 32, "latent_size": 8, "base_channels": 8, "batch_size": 8}
@@ -52,14 +52,7 @@ BAD = {
 
 @pytest.mark.parametrize("problem", list(BAD))
 def test_bad_input_fails_in_one_line_and_writes_nothing(tmp_path, problem):
-    root = write_oct_tree(tmp_path / "OCT2017", per_class=2, patients=2)
-    if problem == "empty":
-        for p in (root / "train" / "DME").iterdir():
-            p.unlink()
-    elif problem == "unreadable":
-        next((root / "test" / "DRUSEN").glob("*-0.jpeg")).write_bytes(b"not a jpeg")
-    elif problem == "layout":
-        (root / "test").rename(root / "testing")
+    root = break_oct_tree(write_oct_tree(tmp_path / "OCT2017", per_class=2, patients=2), problem)
     out = tmp_path / "out"
     with pytest.raises(Exception) as info:
         run_configs(BUNDLE, ["train.yaml"], out, dataset_dir="" if problem == "missing" else str(root), **TINY)

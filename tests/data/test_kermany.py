@@ -38,6 +38,20 @@ def write_oct_tree(root, per_class: int = 6, patients: int = 3, seed: int = 0):
     return root
 
 
+def break_oct_tree(root, problem: str):
+    """Damage a tree: an empty class folder, an unreadable JPEG, a renamed split or class folder."""
+    if problem == "empty":
+        for p in (root / "train" / "DME").iterdir():
+            p.unlink()
+    elif problem == "unreadable":
+        next((root / "test" / "DRUSEN").glob("*-0.jpeg")).write_bytes(b"not a jpeg")
+    elif problem == "layout":
+        (root / "test").rename(root / "testing")
+    elif problem == "missing_class":
+        (root / "train" / "CNV").rename(root / "train" / "cnv_images")
+    return root
+
+
 def test_patient_id_is_the_middle_token():
     assert patient_id("/x/CNV-1016042-1.jpeg") == "1016042"
     assert patient_id("NORMAL-22-333-4.jpeg") == "22-333"
@@ -76,16 +90,7 @@ def test_load_grayscale_resizes_and_centre_crops(tmp_path):
     ],
 )
 def test_bad_trees(tmp_path, problem, match):
-    root = write_oct_tree(tmp_path / "OCT2017", per_class=2, patients=2)
-    if problem == "empty":
-        for p in (root / "train" / "DME").iterdir():
-            p.unlink()
-    elif problem == "unreadable":
-        next((root / "test" / "DRUSEN").glob("*-0.jpeg")).write_bytes(b"not a jpeg")
-    elif problem == "layout":
-        (root / "test").rename(root / "testing")
-    else:
-        (root / "train" / "CNV").rename(root / "train" / "cnv_images")
+    root = break_oct_tree(write_oct_tree(tmp_path / "OCT2017", per_class=2, patients=2), problem)
     with pytest.raises(DataError, match=match):
         kermany_datalists(root)
 
