@@ -113,7 +113,7 @@ class AnomalyEvaluation:
             "thresholds": {"voxel_fpr_on_healthy_val": self.voxel_fpr, "image_percentile": self.image_percentile},
             "image_score": self.score_settings,
             "postprocessing": self.test_evaluator.postprocessor.settings,
-            "sliding_window": {k: v for k, v in mapper.settings.items()},
+            "sliding_window": dict(mapper.settings),
             "test_volumes_by_kind": kinds,
             "val_volumes": len(self.val_evaluator.data_loader),
         }

@@ -44,7 +44,14 @@ class ReconstructionErrorEvaluator(Evaluator):
         **kwargs: as for MONAI's ``Evaluator``.
     """
 
-    def __init__(self, device, val_data_loader: DataLoader, network: nn.Module, reconstruction: str = "bce", **kwargs):
+    def __init__(
+        self,
+        device: torch.device | str,
+        val_data_loader: DataLoader,
+        network: nn.Module,
+        reconstruction: str = "bce",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(device=device, val_data_loader=val_data_loader, decollate=False, **kwargs)
         self.network = network
         self.reconstruction = reconstruction

@@ -11,8 +11,16 @@ import torch
 from monai.data import DataLoader, Dataset
 from monai.transforms import Compose
 
-from medmonai.engines import AnomalyEvaluation, AnomalyMapEvaluator, MapWriter
-from medmonai.errors import find_user_error
+from medmonai.engines import (
+    INTENSITY_BASELINE,
+    AnomalyEvaluation,
+    AnomalyMapEvaluator,
+    MapWriter,
+    anomaly_mappers,
+    choose,
+    trained_models,
+)
+from medmonai.errors import ConfigError, find_user_error
 from medmonai.scoring import IntensityScore, MapPostprocessor, SlidingWindowMapper
 from medmonai.transforms import LoadVolumed, SimpleITKNormalized
 
@@ -122,7 +130,14 @@ def test_loader_must_give_one_volume_per_batch(tmp_path):
         AnomalyMapEvaluator("cpu", loader, {}, MapPostprocessor())
 
 
-def test_torch_input_stays_untouched():
-    x = torch.rand(1, 1, 8, 8, 8)
-    SlidingWindowMapper(IntensityScore(), (4, 4, 4))(x.clone())
-    assert x.shape == (1, 1, 8, 8, 8)
+def test_method_selection_names_what_is_missing(tmp_path):
+    weights = {"ae3d": str(tmp_path / "ae3d.pt"), "vae3d": str(tmp_path / "vae3d.pt")}
+    torch.save({}, weights["ae3d"])
+    assert trained_models(weights, "auto") == ["ae3d"]
+    with pytest.raises(ConfigError, match=r"vae3d\.pt: no weights for model 'vae3d'; train it first"):
+        trained_models(weights, ["vae3d"])
+    with pytest.raises(ConfigError, match=r"model must be one of \['ae3d', 'vae3d'\], got 'ae4d'"):
+        choose(weights, "ae4d")
+    with pytest.raises(ConfigError, match="nothing to evaluate"):
+        anomaly_mappers({}, {}, [], (8, 8, 8), intensity_baseline=False)
+    assert list(anomaly_mappers({}, {}, [], (8, 8, 8))) == [INTENSITY_BASELINE]

@@ -5,9 +5,11 @@ import json
 import pytest
 import torch
 from ignite.engine import Events
+from monai.data import DataLoader
 
 from medmonai.engines import VAEEvaluator
 from medmonai.errors import ConfigError
+from medmonai.networks import DCGANVAE
 from tests.bundles.helpers import TINY, run_workflow, workflow
 
 
@@ -61,15 +63,11 @@ def test_evaluator_scores_each_image_and_leaves_rng_alone(tmp_path):
 def test_evaluator_rejects_unknown_reconstruction():
     with pytest.raises(ConfigError, match=r"reconstruction must be one of \('bce', 'mse', 'l1'\), got 'huber'"):
         VAEEvaluator(device="cpu", val_data_loader=[], network=torch.nn.Identity(), reconstruction="huber")
+    with pytest.raises(ConfigError, match="n_samples must be >= 1, got 0"):
+        VAEEvaluator(device="cpu", val_data_loader=[], network=torch.nn.Identity(), n_samples=0)
 
 
 def test_more_posterior_samples_average_the_reconstruction_term():
-    import torch
-    from monai.data import DataLoader
-
-    from medmonai.engines import VAEEvaluator
-    from medmonai.networks import DCGANVAE
-
     torch.manual_seed(0)
     network = DCGANVAE(image_size=16, latent_size=4, base_channels=4)
     loader = DataLoader([{"image": torch.rand(1, 16, 16), "label": 0} for _ in range(4)], batch_size=4)
