@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from medmonai.data import LESION_KINDS, brain_mri_datalists, embedded_brains
+from medmonai.data.embedded_brains import HELDOUT_STRENGTH, TRAIN_CONTRASTS, TRAIN_STRENGTH
 from medmonai.errors import ConfigError
 
 SMALL = dict(n_train=2, n_val=1, n_test_lesion=4, n_test_healthy=1)
@@ -51,6 +52,34 @@ def test_cached_and_read_by_the_source_builder(dataset):
     lists = brain_mri_datalists(embedded={"cache_dir": dataset.parent.parent, **SMALL})
     assert [len(lists[k]) for k in ("train", "val", "test")] == [2, 1, 5]
     assert lists["test"][0]["case_id"] == "lesion_000_t1"
+
+
+def test_validation_and_test_subjects_lie_outside_the_training_settings(dataset):
+    recorded = json.loads((dataset.parent / "subjects.json").read_text())
+    subjects = recorded["subjects"]
+    train = [s for s in subjects if s["split"] == "train"]
+    held_out = [s for s in subjects if s["split"] in ("val", "test")]
+    assert (len(train), len(held_out)) == (2, 6)
+    for s in train:  # label-synthesised texture, random contrast family, moderate deformation
+        assert s["source"] == "labels" and s["contrast"] in TRAIN_CONTRASTS
+        assert TRAIN_STRENGTH[0] <= s["strength"] <= TRAIN_STRENGTH[1]
+    for s in held_out:  # the template's real T1 texture, deformed beyond anything in training
+        assert s["source"] == "template" and s["contrast"] == "t1"
+        assert s["strength"] >= HELDOUT_STRENGTH[0] >= 1.6 * TRAIN_STRENGTH[1]
+    assert {s["source"] for s in train}.isdisjoint(s["source"] for s in held_out)
+    assert recorded["ranges"]["training"]["strength"] == list(TRAIN_STRENGTH)
+    assert all(s["scanner"]["scale"] > 0 for s in subjects)  # scanner effects recorded for every volume
+
+
+def test_deterministic_per_seed(dataset, tmp_path):
+    again = embedded_brains(tmp_path, n_train=1, n_val=1, n_test_lesion=1, n_test_healthy=1)
+    first = json.loads(dataset.read_text())["training"][0]
+    repeat = json.loads(again.read_text())["training"][0]
+    for key, dtype in (("image", np.int16), ("brain_mask", np.uint8)):  # same seed and subject index: same volume
+        a = np.asarray(nib.load(dataset.parent / first[key]).dataobj)
+        b = np.asarray(nib.load(again.parent / repeat[key]).dataobj)
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, b)
 
 
 def test_rejects_bad_counts(tmp_path):

@@ -1,0 +1,40 @@
+"""Brain-MRI phantoms from the MNI152 template: anatomy, deformation, contrast, scanner effects and test lesions.
+
+- :mod:`~medmonai.data.synthetic.tissues`: the template T1, brain mask and tissue probability maps (nilearn);
+- :mod:`~medmonai.data.synthetic.deformation`: random multi-scale deformations, one resampling per subject;
+- :mod:`~medmonai.data.synthetic.contrast`: crisp folded label maps and SynthSeg-style contrasts;
+- :mod:`~medmonai.data.synthetic.scanner`: resolution, sharpness, artefacts, bias, gamma, noise; int16 output;
+- :mod:`~medmonai.data.synthetic.phantom`: one healthy subject from those parts;
+- :mod:`~medmonai.data.synthetic.lesions`: THE TEST LESION GENERATOR, for test data only (never training).
+"""
+
+from medmonai.data.synthetic.contrast import CONTRASTS, label_map, synthesize, tissue_intensities
+from medmonai.data.synthetic.deformation import DEFAULT_SCALES, deform, random_coordinates, resample, smooth_field
+from medmonai.data.synthetic.lesions import LESION_KINDS, add_lesions, lesion_blob, stroke_mask
+from medmonai.data.synthetic.phantom import synthetic_labels, synthetic_subject, template_subject
+from medmonai.data.synthetic.scanner import SCANNER_RANGES, scanner_effects
+from medmonai.data.synthetic.tissues import TISSUE_LABELS, Tissues, load_tissues
+
+__all__ = [
+    "CONTRASTS",
+    "DEFAULT_SCALES",
+    "LESION_KINDS",
+    "SCANNER_RANGES",
+    "TISSUE_LABELS",
+    "Tissues",
+    "add_lesions",
+    "deform",
+    "label_map",
+    "lesion_blob",
+    "load_tissues",
+    "random_coordinates",
+    "resample",
+    "scanner_effects",
+    "smooth_field",
+    "stroke_mask",
+    "synthesize",
+    "synthetic_labels",
+    "synthetic_subject",
+    "template_subject",
+    "tissue_intensities",
+]
