@@ -1,5 +1,14 @@
 """Transforms in MONAI style: an array operation plus a thin dictionary wrapper."""
 
+from medmonai.transforms.anomaly import ANOMALY_KINDS, SyntheticAnomalies
+from medmonai.transforms.brain import (
+    BrainExtraction,
+    ExtractBrain,
+    ExtractBraind,
+    N4BiasCorrection,
+    N4BiasCorrectiond,
+    extract_brain,
+)
 from medmonai.transforms.channel import SelectChannel, SelectModalityd
 from medmonai.transforms.intensity import FOREGROUND_METHODS, SimpleITKNormalize, SimpleITKNormalized
 from medmonai.transforms.io import LoadGrayscaled, LoadVolumed
@@ -8,7 +17,12 @@ from medmonai.transforms.patch import LesionGridPatch, LesionGridPatchd
 from medmonai.transforms.spatial import FitToCanvas, FitToCanvasd
 
 __all__ = [
+    "ANOMALY_KINDS",
+    "SyntheticAnomalies",
+    "BrainExtraction",
     "CoarseNoise",
+    "ExtractBrain",
+    "ExtractBraind",
     "FOREGROUND_METHODS",
     "FitToCanvas",
     "FitToCanvasd",
@@ -16,8 +30,11 @@ __all__ = [
     "LoadGrayscaled",
     "LoadVolumed",
     "LesionGridPatchd",
+    "N4BiasCorrection",
+    "N4BiasCorrectiond",
     "SelectChannel",
     "SelectModalityd",
     "SimpleITKNormalize",
     "SimpleITKNormalized",
+    "extract_brain",
 ]
