@@ -1,5 +1,6 @@
 """Data sources: readers that turn a source into MONAI datalists. Nothing here downloads."""
 
+from medmonai.data.brain_masks import add_brain_masks
 from medmonai.data.brain_sources import brain_mri_datalists, case_name
 from medmonai.data.dicom_patches import dicom_patches
 from medmonai.data.digit_source import digit_datalists
@@ -18,6 +19,7 @@ from medmonai.data.splits import parse_classes, select_classes, stratified_split
 from medmonai.data.volumes import load_volume
 
 __all__ = [
+    "add_brain_masks",
     "OCT_CLASSES",
     "kermany_datalists",
     "load_grayscale",

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from medmonai.data.brain_masks import add_brain_masks
 from medmonai.data.embedded_brains import embedded_brains
 from medmonai.data.headers import check_same_grid, read_header
 from medmonai.data.isles import isles_datalist
@@ -71,6 +72,7 @@ def brain_mri_datalists(
     affine_tolerance: float = 1e-3,
     roi_size: Sequence[int] | None = None,
     embedded: dict | None = None,
+    brain_extraction: bool = False,
 ) -> dict[str, list[dict]]:
     """Build the ``train``, ``val`` and ``test`` datalists, validating every case's headers.
 
@@ -87,13 +89,17 @@ def brain_mri_datalists(
             never pad past a volume). Defaults to None.
         embedded: keyword arguments of :func:`medmonai.data.embedded_brains`, used when a split has no other
             source. Defaults to None (its defaults).
+        brain_extraction: give volumes without a ``brain_mask`` one by template registration
+            (:func:`medmonai.data.add_brain_masks`, cached), instead of using their nonzero region: for skull-on
+            heads. Defaults to False.
 
     Returns:
         ``{"train": [...], "val": [...], "test": [...]}``; items hold absolute paths and a ``case_id``.
 
     Raises:
         DataError: a manifest is missing, empty or malformed, a listed file is missing or unreadable or not 3-D,
-            a case's files differ in size or affine, or a volume is smaller than ``roi_size``.
+            a case's files differ in size or affine, a volume is smaller than ``roi_size``, or (with
+            ``brain_extraction``) a volume is too small to register or its registration diverged.
     """
     explicit = {"train": train_datalist, "val": val_datalist, "test": test_datalist}
     required = {"train": (Keys.IMAGE,), "val": (Keys.IMAGE,), "test": (Keys.IMAGE, Keys.LABEL)}
@@ -110,5 +116,9 @@ def brain_mri_datalists(
         else:
             items = read_datalist(fallback, section=section, required_keys=required[split])
         out[split] = _check_geometry(items, affine_tolerance, roi_size)
+        if brain_extraction:
+            out[split] = _check_geometry(
+                add_brain_masks(items, (embedded or {}).get("cache_dir")), affine_tolerance, None
+            )
     logger.info(f"brain MRI volumes: {', '.join(f'{len(v)} {k}' for k, v in out.items())}")
     return out

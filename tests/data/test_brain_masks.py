@@ -1,0 +1,66 @@
+"""Brain masks for skull-on volumes in the bundle's readers: registered once, cached, checked up front."""
+
+from __future__ import annotations
+
+import json
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from medmonai.data import add_brain_masks, brain_mri_datalists
+from medmonai.data.mni_template import load_template
+from medmonai.errors import DataError
+from tests.transforms.test_brain import dice, with_skull
+
+
+@pytest.fixture(scope="module")
+def skull_on(tmp_path_factory):
+    """The 2 mm template with a fake skull and scalp, shifted by a few voxels, saved as NIfTI without a mask."""
+    t1, mask, affine = load_template(2)
+    head, truth = np.roll(with_skull(t1, mask > 0.5), 3, axis=1), np.roll(mask > 0.5, 3, axis=1)
+    folder = tmp_path_factory.mktemp("heads")
+    nib.save(nib.Nifti1Image(head.astype(np.float32), affine), folder / "head.nii.gz")
+    return folder / "head.nii.gz", truth
+
+
+def test_a_skull_on_volume_gets_a_mask_on_its_own_grid_once(skull_on, tmp_path):
+    path, truth = skull_on
+    items = add_brain_masks([{"image": str(path)}], cache_dir=tmp_path)
+    written = nib.load(items[0]["brain_mask"])
+    assert np.allclose(written.affine, nib.load(path).affine) and written.shape == truth.shape
+    assert dice(written.get_fdata() > 0.5, truth) >= 0.95
+    before = (tmp_path / "brain_masks").stat().st_mtime_ns, written.get_filename()
+    again = add_brain_masks([{"image": str(path)}], cache_dir=tmp_path)
+    assert again[0]["brain_mask"] == before[1] and (tmp_path / "brain_masks").stat().st_mtime_ns == before[0]
+
+
+def test_items_with_a_mask_are_left_alone(tmp_path):
+    items = [{"image": "/nowhere/a.nii.gz", "brain_mask": "/nowhere/a_brain.nii.gz"}]
+    assert add_brain_masks([dict(i) for i in items], cache_dir=tmp_path) == items
+    assert not (tmp_path / "brain_masks").exists()
+
+
+def test_the_readers_extract_brains_when_asked_and_fail_up_front_on_a_tiny_volume(skull_on, tmp_path):
+    path, _ = skull_on
+    datalist = tmp_path / "test.json"
+    datalist.write_text(json.dumps([{"image": str(path), "label": str(path)}]))
+    lists = brain_mri_datalists(
+        train_datalist=str(datalist),
+        val_datalist=str(datalist),
+        test_datalist=str(datalist),
+        brain_extraction=True,
+        embedded={"cache_dir": str(tmp_path)},
+    )
+    assert all(item["brain_mask"].endswith("_brain.nii.gz") for split in lists.values() for item in split)
+    tiny = tmp_path / "tiny.nii.gz"
+    nib.save(nib.Nifti1Image(np.ones((8, 40, 40), np.float32), np.diag([2.0, 2, 2, 1])), tiny)
+    datalist.write_text(json.dumps([{"image": str(tiny), "label": str(tiny)}]))
+    with pytest.raises(DataError, match=r"tiny.nii.gz: .*too small to register"):
+        brain_mri_datalists(
+            train_datalist=str(datalist),
+            val_datalist=str(datalist),
+            test_datalist=str(datalist),
+            brain_extraction=True,
+            embedded={"cache_dir": str(tmp_path)},
+        )
