@@ -13,6 +13,7 @@ class Keys(StrEnum):
     LABEL = "label"
     BRAIN_MASK = "brain_mask"
     RECON = "recon"
+    PRED = "pred"
     MU = "mu"
     LOGVAR = "logvar"
     Z = "z"

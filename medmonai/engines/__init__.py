@@ -20,11 +20,13 @@ from medmonai.engines.map_writer import MapWriter
 from medmonai.engines.one_class_evaluation import OneClassEvaluation, ReconstructionErrorEvaluator
 from medmonai.engines.progress import TrainingProgressBar
 from medmonai.engines.reseed import EpochReseed
+from medmonai.engines.segmentation_trainer import AnomalySegmentationTrainer
 from medmonai.engines.training_summary import TrainingSummary
 from medmonai.engines.vae_evaluator import VAEEvaluator
 from medmonai.engines.vae_trainer import ReconstructionTrainer, VAETrainer
 
 __all__ = [
+    "AnomalySegmentationTrainer",
     "DiseaseAUCReport",
     "OneClassEvaluation",
     "ReconstructionErrorEvaluator",

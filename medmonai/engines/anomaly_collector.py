@@ -63,9 +63,13 @@ class AnomalyCollector:
         for method, anomaly_map in out["maps"].items():
             values = anomaly_map[region]
             self.scores[method].append(values)
-            self.image_scores[method].append(image_score(values, self.image_score_method, self.image_score_percentile))
+            self.image_scores[method].append(self.image_score(values))
             if self.voxel_thresholds is not None:
                 self.counts[method].append(self._count(engine, anomaly_map, region, truth, method))
+
+    def image_score(self, values: np.ndarray) -> float:
+        """One volume's image score from its in-region map values, with this collector's settings."""
+        return image_score(values, self.image_score_method, self.image_score_percentile)
 
     def _count(self, engine: Engine, anomaly_map, region, truth, method: str) -> dict:
         predicted = engine.postprocessor.segment(anomaly_map, region, self.voxel_thresholds[method])

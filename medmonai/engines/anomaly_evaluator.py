@@ -14,7 +14,7 @@ from monai.engines.utils import IterationEvents
 from torch.utils.data import DataLoader
 
 from medmonai.keys import Keys
-from medmonai.scoring import MapPostprocessor, SlidingWindowMapper
+from medmonai.scoring import MapPostprocessor, RankAverage, SlidingWindowMapper
 
 __all__ = ["AnomalyMapEvaluator"]
 
@@ -35,7 +35,8 @@ class AnomalyMapEvaluator(Evaluator):
     Batches hold one volume: ``image`` ``(1, C, X, Y, Z)``, ``brain_mask`` ``(1, 1, X, Y, Z)`` and optionally
     ``label`` (lesion mask), ``case_id`` and ``kind``. The output (``engine.state.output``) holds, as numpy:
 
-    - ``maps``: ``{method: (X, Y, Z) float32}``, median-filtered and zero outside the evaluation region;
+    - ``maps``: ``{method: (X, Y, Z) float32}``, median-filtered and zero outside the evaluation region, then
+      the ``combinations`` (``{name: fitted RankAverage}``, empty until calibration sets them) of those maps;
     - ``region``: the (eroded) brain mask, ``(X, Y, Z)`` bool; ``label``: ``(X, Y, Z)`` uint8 or None;
     - ``image``: the normalised first channel; ``case_id``, ``kind``, ``source`` (the image file) and
       ``affine`` (4x4 RAS).
@@ -67,6 +68,7 @@ class AnomalyMapEvaluator(Evaluator):
         super().__init__(device=device, val_data_loader=val_data_loader, decollate=False, **kwargs)
         self.mappers = dict(mappers)
         self.postprocessor = postprocessor
+        self.combinations: dict[str, RankAverage] = {}  # fitted on healthy volumes by AnomalyEvaluation
 
     def _iteration(self, engine: AnomalyMapEvaluator, batchdata: dict[str, Any]) -> dict:
         image = batchdata[Keys.IMAGE]
@@ -79,6 +81,8 @@ class AnomalyMapEvaluator(Evaluator):
         # scipy's median filter releases the GIL, so the methods' maps are post-processed side by side
         with ThreadPoolExecutor(max_workers=min(len(raw), os.cpu_count() or 1) or 1) as pool:
             maps = dict(zip(raw, pool.map(lambda m: engine.postprocessor(m, region), raw.values()), strict=True))
+        for name, combination in engine.combinations.items():
+            maps[name] = np.where(region, combination(maps), 0.0).astype(np.float32)
         label = batchdata.get(Keys.LABEL)
         engine.state.output = {
             "maps": maps,

@@ -11,7 +11,7 @@ from torch import nn
 
 from medmonai.engines.checkpoint import load_weights
 from medmonai.errors import ConfigError
-from medmonai.scoring import IntensityScore, ReconstructionResidual, SlidingWindowMapper
+from medmonai.scoring import IntensityScore, SlidingWindowMapper, window_scorer
 
 __all__ = ["INTENSITY_BASELINE", "choose", "trained_models", "anomaly_mappers"]
 
@@ -64,7 +64,7 @@ def anomaly_mappers(
         weights: ``{model: weights path}``.
         models: models to include (see :func:`trained_models`).
         roi_size: sliding-window size.
-        map_kinds: ``{model: "absolute" | "positive" | "elbo"}``; missing models get ``"absolute"``.
+        map_kinds: ``{model: "absolute" | "positive" | "elbo" | "probability"}``; missing models get ``"absolute"``.
             Defaults to None.
         intensity_baseline: include the intensity-thresholding baseline. Defaults to True.
         device: where the networks run. Defaults to ``"cpu"``.
@@ -80,7 +80,7 @@ def anomaly_mappers(
     for model in models:
         network = choose(networks, model).to(device)
         load_weights(choose(weights, model), network, map_location=device)
-        scorer = ReconstructionResidual(network, (map_kinds or {}).get(model, "absolute"))
+        scorer = window_scorer(network, (map_kinds or {}).get(model, "absolute"))
         mappers[model] = SlidingWindowMapper(scorer, roi_size, device=device, **window)
     if not mappers:
         raise ConfigError("nothing to evaluate: no trained model found and the intensity baseline is off")

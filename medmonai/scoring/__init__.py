@@ -1,13 +1,25 @@
 """Anomaly scoring: voxel maps, post-processing, image scores and thresholds calibrated on healthy data."""
 
 from medmonai.scoring.aggregate import IMAGE_SCORES, image_score
-from medmonai.scoring.maps import MAP_KINDS, IntensityScore, ReconstructionResidual, SlidingWindowMapper
+from medmonai.scoring.combine import RankAverage
+from medmonai.scoring.maps import (
+    MAP_KINDS,
+    RESIDUAL_KINDS,
+    AnomalyProbability,
+    IntensityScore,
+    ReconstructionResidual,
+    SlidingWindowMapper,
+    window_scorer,
+)
 from medmonai.scoring.postprocess import MapPostprocessor, segment
 from medmonai.scoring.thresholds import mean_std_threshold, percentile_threshold, threshold_at_fpr
 
 __all__ = [
     "IMAGE_SCORES",
     "MAP_KINDS",
+    "RESIDUAL_KINDS",
+    "AnomalyProbability",
+    "RankAverage",
     "IntensityScore",
     "MapPostprocessor",
     "ReconstructionResidual",
@@ -17,4 +29,5 @@ __all__ = [
     "percentile_threshold",
     "segment",
     "threshold_at_fpr",
+    "window_scorer",
 ]

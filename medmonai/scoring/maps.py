@@ -12,9 +12,18 @@ from medmonai.errors import ConfigError, DataError
 from medmonai.keys import Keys
 from medmonai.losses import gaussian_kl
 
-__all__ = ["MAP_KINDS", "ReconstructionResidual", "IntensityScore", "SlidingWindowMapper"]
+__all__ = [
+    "MAP_KINDS",
+    "RESIDUAL_KINDS",
+    "AnomalyProbability",
+    "ReconstructionResidual",
+    "IntensityScore",
+    "SlidingWindowMapper",
+    "window_scorer",
+]
 
-MAP_KINDS = ("absolute", "positive", "elbo")
+RESIDUAL_KINDS = ("absolute", "positive", "elbo")
+MAP_KINDS = (*RESIDUAL_KINDS, "probability")
 
 
 class ReconstructionResidual(nn.Module):
@@ -31,7 +40,7 @@ class ReconstructionResidual(nn.Module):
 
     Args:
         network: maps ``(B, C, *roi)`` to a tensor or to a dict with ``recon`` (and ``mu``, ``logvar`` for elbo).
-        kind: one of :data:`MAP_KINDS`. Defaults to ``"absolute"``.
+        kind: one of :data:`RESIDUAL_KINDS`. Defaults to ``"absolute"``.
 
     Raises:
         ConfigError: unknown ``kind``.
@@ -41,8 +50,8 @@ class ReconstructionResidual(nn.Module):
 
     def __init__(self, network: nn.Module, kind: str = "absolute") -> None:
         super().__init__()
-        if kind not in MAP_KINDS:
-            raise ConfigError(f"map kind must be one of {MAP_KINDS}, got {kind!r}")
+        if kind not in RESIDUAL_KINDS:
+            raise ConfigError(f"map kind of a reconstruction model must be one of {RESIDUAL_KINDS}, got {kind!r}")
         self.network = network.eval()
         self.kind = kind
 
@@ -61,6 +70,39 @@ class ReconstructionResidual(nn.Module):
             kl = gaussian_kl(out[Keys.MU], out[Keys.LOGVAR]) / residual[0].numel()
             score = 0.5 * residual.pow(2) + kl.view(-1, *([1] * (residual.dim() - 1)))
         return score.mean(1, keepdim=True)
+
+
+class AnomalyProbability(nn.Module):
+    """Anomaly map of one window from a segmenter: the sigmoid of its logits, the predicted anomaly probability.
+
+    Args:
+        network: maps ``(B, C, *roi)`` to ``(B, 1, *roi)`` logits, or to a dict holding them under ``pred``.
+    """
+
+    windowed = True
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__()
+        self.network = network.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C, *roi)`` windows to ``(B, 1, *roi)`` probabilities in [0, 1]."""
+        out = self.network(x)
+        logits = out[Keys.PRED] if isinstance(out, dict) else out
+        return torch.sigmoid(logits.mean(1, keepdim=True))
+
+
+def window_scorer(network: nn.Module, kind: str = "absolute") -> nn.Module:
+    """The window scorer for a map ``kind``: :class:`AnomalyProbability` for ``"probability"``, else a residual.
+
+    Raises:
+        ConfigError: ``kind`` is not one of :data:`MAP_KINDS`.
+    """
+    if kind == "probability":
+        return AnomalyProbability(network)
+    if kind not in MAP_KINDS:
+        raise ConfigError(f"map kind must be one of {MAP_KINDS}, got {kind!r}")
+    return ReconstructionResidual(network, kind)
 
 
 class IntensityScore(nn.Module):

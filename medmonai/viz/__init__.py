@@ -1,6 +1,6 @@
 """Figures and projections for reports."""
 
-from medmonai.viz.anomaly import focus_voxel, overlay_figure, roc_pr_figure
+from medmonai.viz.anomaly import focus_voxel, mask_overlay_figure, overlay_figure, roc_pr_figure
 from medmonai.viz.embedding import embed_2d
 from medmonai.viz.figures import histogram_figure, image_grid_figure, latent_scatter_figure
 
@@ -10,6 +10,7 @@ __all__ = [
     "histogram_figure",
     "image_grid_figure",
     "latent_scatter_figure",
+    "mask_overlay_figure",
     "overlay_figure",
     "roc_pr_figure",
 ]

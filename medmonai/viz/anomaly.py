@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import ndimage
 
-__all__ = ["overlay_figure", "roc_pr_figure", "roc_by_class_figure", "focus_voxel"]
+__all__ = ["overlay_figure", "mask_overlay_figure", "roc_pr_figure", "roc_by_class_figure", "focus_voxel"]
 
 
 def focus_voxel(label: np.ndarray | None, anomaly_map: np.ndarray) -> tuple[int, int, int]:
@@ -50,6 +50,30 @@ def overlay_figure(
             ax.set_title(f"{name} {'image' if row == 0 else 'anomaly map'}", fontsize=9)
     fig.colorbar(im, ax=fig.axes[-3:], shrink=0.7, label="anomaly score")
     fig.suptitle(f"{title}  (cyan: lesion mask)")
+    return fig
+
+
+def mask_overlay_figure(image: np.ndarray, mask: np.ndarray, title: str) -> Figure:
+    """Three orthogonal slices through the centre of ``mask``, its contour in red over ``image``.
+
+    Args:
+        image: ``(X, Y, Z)`` image (e.g. a skull-on head).
+        mask: ``(X, Y, Z)`` mask (e.g. the extracted brain), any dtype; > 0.5 is inside.
+        title: figure title.
+    """
+    inside = np.asarray(mask) > 0.5
+    centre = [int(round(c)) for c in ndimage.center_of_mass(inside)] if inside.any() else [s // 2 for s in mask.shape]
+    cuts = {"sagittal": np.s_[centre[0], :, :], "coronal": np.s_[:, centre[1], :], "axial": np.s_[:, :, centre[2]]}
+    lo, hi = np.percentile(image, [1, 99.5])
+    fig = Figure(figsize=(11.0, 4.0))
+    for col, (name, cut) in enumerate(cuts.items()):
+        ax = fig.add_subplot(1, 3, col + 1)
+        ax.imshow(image[cut].T, cmap="gray", origin="lower", vmin=lo, vmax=hi)
+        if inside[cut].any():
+            ax.contour(inside[cut].T.astype(float), levels=[0.5], colors="red", linewidths=1.0)
+        ax.set_axis_off()
+        ax.set_title(name, fontsize=9)
+    fig.suptitle(f"{title}  (red: mask)")
     return fig
 
 

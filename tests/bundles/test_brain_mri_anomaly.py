@@ -43,10 +43,11 @@ def cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, cache):
-    """Two models trained for two epochs, then the whole evaluation."""
+    """Three models trained for two epochs, then the whole evaluation."""
     out = tmp_path_factory.mktemp("brain_mri_anomaly")
     run(["train.yaml"], out, cache_dir=cache, model="ae3d", **TINY)
     run(["train.yaml"], out, cache_dir=cache, model="ae2d", **TINY)
+    run(["train.yaml"], out, cache_dir=cache, model="ssad3d", **TINY)
     run(["train.yaml", "evaluate.yaml"], out, cache_dir=cache, **SMALL)
     return out
 
@@ -59,7 +60,7 @@ def test_train_config_has_every_property(tmp_path, cache):
 
 def test_evaluation_compares_the_baseline_and_every_trained_model(trained):
     metrics = json.loads((trained / "metrics.json").read_text())
-    for method in ("intensity_threshold", "ae3d", "ae2d"):
+    for method in ("intensity_threshold", "ae3d", "ae2d", "ssad3d", "ssad3d+intensity", "ae3d+intensity"):
         for name in METRICS + SAMPLE:
             assert math.isfinite(metrics[f"{method}/{name}"]), (method, name)
         for kind in KINDS:
@@ -71,10 +72,13 @@ def test_evaluation_compares_the_baseline_and_every_trained_model(trained):
     # hyperintense lesions are what intensity thresholding finds, on this data as in the literature
     assert metrics["intensity_threshold/voxel_auroc_hyperintense"] > 0.9
     table = (trained / "comparison.md").read_text()
-    for row in ("| intensity_threshold |", "| ae3d |", "| ae2d |", "## Lesion kind: mass_effect", "oracle"):
+    rows = ("| intensity_threshold |", "| ae3d |", "| ae2d |", "| ssad3d |", "| ssad3d+intensity |", "oracle")
+    for row in (*rows, "## Lesion kind: mass_effect"):
         assert row in table
     settings = json.loads((trained / "evaluation_settings.json").read_text())
     assert settings["postprocessing"]["median_size"] == 3 and settings["sliding_window"]["roi_size"] == [32, 32, 32]
+    assert settings["combinations"]["ssad3d+intensity"] == ["ssad3d", "intensity_threshold"]
+    assert 0.0 <= metrics["ssad3d/voxel_threshold"] <= 1.0  # a probability
     figure = matplotlib.image.imread(trained / "roc_pr.png")
     assert figure.shape[0] > 300 and figure[..., :3].std() > 0.05
 
@@ -98,13 +102,15 @@ def test_inference_maps_a_chosen_split_with_one_model(trained, cache, tmp_path):
         ["train.yaml", "inference.yaml"],
         trained,
         cache_dir=cache,
-        model="ae2d",
+        model="ssad3d",
         inference_split="val",
         maps_dir=str(tmp_path / "maps"),
         overlays_dir="",
         **SMALL,
     )
     assert [p.name for p in (tmp_path / "maps").iterdir()] == ["val_000_t1_anomaly.nii.gz"]
+    probability = nib.load(tmp_path / "maps" / "val_000_t1_anomaly.nii.gz").get_fdata()
+    assert probability.max() > 0 and probability.max() <= 1.0  # the segmenter maps a probability
 
 
 def test_training_resumes_exactly_and_can_be_extended(trained, cache, tmp_path):

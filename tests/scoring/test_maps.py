@@ -5,7 +5,13 @@ from torch import nn
 
 from medmonai.errors import ConfigError, DataError
 from medmonai.networks import ConvAE
-from medmonai.scoring import IntensityScore, ReconstructionResidual, SlidingWindowMapper
+from medmonai.scoring import (
+    AnomalyProbability,
+    IntensityScore,
+    ReconstructionResidual,
+    SlidingWindowMapper,
+    window_scorer,
+)
 
 
 class Pointwise(nn.Module):
@@ -85,7 +91,10 @@ def test_elbo_map_needs_a_vae():
 
 
 def test_unknown_kind_and_window_settings():
-    with pytest.raises(ConfigError, match=r"map kind must be one of \('absolute', 'positive', 'elbo'\), got 'abs'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"map kind of a reconstruction model must be one of \('absolute', 'positive', 'elbo'\), got 'abs'",
+    ):
         ReconstructionResidual(Pointwise(), "abs")
     with pytest.raises(ConfigError, match="overlap must be in"):
         SlidingWindowMapper(IntensityScore(), (4, 4, 4), overlap=1.0)
@@ -108,3 +117,15 @@ def lambda_module(output):
             return output
 
     return Fixed()
+
+
+def test_a_segmenter_maps_its_sigmoid_probability():
+    network = torch.nn.Identity()
+    scorer = window_scorer(network, "probability")
+    x = torch.tensor([-10.0, 0.0, 10.0]).view(1, 1, 3, 1, 1)
+    out = scorer(x)
+    assert isinstance(scorer, AnomalyProbability)
+    torch.testing.assert_close(out, torch.sigmoid(x))
+    assert isinstance(window_scorer(network, "positive"), ReconstructionResidual)
+    with pytest.raises(ConfigError, match="must be one of"):
+        window_scorer(network, "ssim")
