@@ -14,7 +14,7 @@ from tqdm import tqdm
 from medmonai.data.mni_template import default_cache_dir
 from medmonai.errors import DataError, reason
 from medmonai.keys import Keys
-from medmonai.transforms.brain import extract_brain
+from medmonai.transforms.brain.registration import extract_brain  # not the package: it imports medmonai.data
 
 __all__ = ["add_brain_masks"]
 

@@ -3,7 +3,7 @@
 from medmonai.engines.anomaly_collector import AnomalyCollector
 from medmonai.engines.anomaly_evaluation import AnomalyEvaluation
 from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
-from medmonai.engines.anomaly_methods import INTENSITY_BASELINE, anomaly_mappers, choose, trained_models
+from medmonai.engines.anomaly_methods import INTENSITY_BASELINE, anomaly_mappers, choose, shown_method, trained_models
 from medmonai.engines.checkpoint import (
     ModelExporter,
     ResumableCheckpoint,
@@ -34,6 +34,7 @@ __all__ = [
     "EpochReseed",
     "anomaly_mappers",
     "choose",
+    "shown_method",
     "trained_models",
     "AnomalyCollector",
     "AnomalyEvaluation",

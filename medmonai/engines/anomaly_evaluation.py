@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import numpy as np
 from medmonai.engines.anomaly_collector import HEALTHY, AnomalyCollector
 from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
 from medmonai.metrics import auroc_ap, dice_from_counts, ranking_metrics
-from medmonai.scoring import RankAverage, percentile_threshold, threshold_at_fpr
+from medmonai.scoring import HealthyScaleCombination, percentile_threshold, threshold_at_fpr
 from medmonai.utils.outputs import figure_png_bytes, json_bytes, write_outputs
 from medmonai.viz import roc_pr_figure
 from medmonai.viz.tables import comparison_markdown
@@ -47,9 +47,9 @@ class AnomalyEvaluation:
         image_score_method: map-to-image aggregation. Defaults to ``"percentile"``.
         image_score_percentile: its percentile. Defaults to 99.
         title: report title. Defaults to ``"anomaly maps"``.
-        combinations: ``{name: [method, method, ...]}``, methods combined by :class:`medmonai.scoring.RankAverage`
-            fitted on the healthy validation voxels and reported as methods of their own; a combination whose
-            methods are not all evaluated is skipped. Defaults to None.
+        combinations: ``{name: {"methods": [...], "rule": ...}}``, maps combined by
+            :class:`medmonai.scoring.HealthyScaleCombination` fitted on the healthy validation voxels and reported
+            as methods of their own; a combination whose methods are not all evaluated is skipped. Defaults to None.
     """
 
     def __init__(
@@ -62,7 +62,7 @@ class AnomalyEvaluation:
         image_score_method: str = "percentile",
         image_score_percentile: float = 99.0,
         title: str = "anomaly maps",
-        combinations: Mapping[str, Sequence[str]] | None = None,
+        combinations: Mapping[str, Mapping] | None = None,
     ) -> None:
         self.val_evaluator = val_evaluator
         self.test_evaluator = test_evaluator
@@ -74,7 +74,7 @@ class AnomalyEvaluation:
             "image_score_percentile": image_score_percentile,
         }
         self.title = title
-        self.combinations = {name: list(methods) for name, methods in (combinations or {}).items()}
+        self.combinations = {name: dict(spec) for name, spec in (combinations or {}).items()}
 
     def calibrate(self) -> tuple[dict[str, float], dict[str, float]]:
         """Map the healthy validation volumes; return ``(voxel thresholds, image thresholds)`` per method."""
@@ -86,14 +86,16 @@ class AnomalyEvaluation:
         image = {m: percentile_threshold(v, self.image_percentile) for m, v in collector.image_scores.items()}
         return voxel, image
 
-    def _fit_combinations(self, collector: AnomalyCollector) -> dict[str, RankAverage]:
+    def _fit_combinations(self, collector: AnomalyCollector) -> dict[str, HealthyScaleCombination]:
         """Fit each usable combination on the healthy voxels and add its validation scores to ``collector``."""
         fitted = {}
-        for name, methods in self.combinations.items():
+        for name, spec in self.combinations.items():
+            combination = HealthyScaleCombination(**spec)
+            methods = combination.methods
             if not set(methods) <= set(collector.scores):
                 logger.info(f"combination {name} skipped: {sorted(set(methods) - set(collector.scores))} not evaluated")
                 continue
-            combination = RankAverage(methods).fit({m: np.concatenate(collector.scores[m]) for m in methods})
+            combination.fit({m: np.concatenate(collector.scores[m]) for m in methods})
             for i in range(len(collector.kinds)):
                 values = combination({m: collector.scores[m][i] for m in methods})
                 collector.scores[name].append(values)
@@ -138,7 +140,9 @@ class AnomalyEvaluation:
             "sliding_window": dict(mapper.settings),
             "test_volumes_by_kind": kinds,
             "val_volumes": len(self.val_evaluator.data_loader),
-            "combinations": {n: c.methods for n, c in self.test_evaluator.combinations.items()},
+            "combinations": {
+                n: {"methods": c.methods, "rule": c.rule} for n, c in self.test_evaluator.combinations.items()
+            },
         }
 
 

@@ -14,7 +14,7 @@ from monai.engines.utils import IterationEvents
 from torch.utils.data import DataLoader
 
 from medmonai.keys import Keys
-from medmonai.scoring import MapPostprocessor, RankAverage, SlidingWindowMapper
+from medmonai.scoring import HealthyScaleCombination, MapPostprocessor, SlidingWindowMapper
 
 __all__ = ["AnomalyMapEvaluator"]
 
@@ -36,7 +36,7 @@ class AnomalyMapEvaluator(Evaluator):
     ``label`` (lesion mask), ``case_id`` and ``kind``. The output (``engine.state.output``) holds, as numpy:
 
     - ``maps``: ``{method: (X, Y, Z) float32}``, median-filtered and zero outside the evaluation region, then
-      the ``combinations`` (``{name: fitted RankAverage}``, empty until calibration sets them) of those maps;
+      the ``combinations`` of those maps (``{name: fitted HealthyScaleCombination}``, set by calibration);
     - ``region``: the (eroded) brain mask, ``(X, Y, Z)`` bool; ``label``: ``(X, Y, Z)`` uint8 or None;
     - ``image``: the normalised first channel; ``case_id``, ``kind``, ``source`` (the image file) and
       ``affine`` (4x4 RAS).
@@ -68,7 +68,7 @@ class AnomalyMapEvaluator(Evaluator):
         super().__init__(device=device, val_data_loader=val_data_loader, decollate=False, **kwargs)
         self.mappers = dict(mappers)
         self.postprocessor = postprocessor
-        self.combinations: dict[str, RankAverage] = {}  # fitted on healthy volumes by AnomalyEvaluation
+        self.combinations: dict[str, HealthyScaleCombination] = {}  # fitted on healthy volumes by AnomalyEvaluation
 
     def _iteration(self, engine: AnomalyMapEvaluator, batchdata: dict[str, Any]) -> dict:
         image = batchdata[Keys.IMAGE]

@@ -13,7 +13,7 @@ from medmonai.engines.checkpoint import load_weights
 from medmonai.errors import ConfigError
 from medmonai.scoring import IntensityScore, SlidingWindowMapper, window_scorer
 
-__all__ = ["INTENSITY_BASELINE", "choose", "trained_models", "anomaly_mappers"]
+__all__ = ["INTENSITY_BASELINE", "choose", "trained_models", "anomaly_mappers", "shown_method"]
 
 logger = logging.getLogger(__name__)
 INTENSITY_BASELINE = "intensity_threshold"
@@ -85,3 +85,19 @@ def anomaly_mappers(
     if not mappers:
         raise ConfigError("nothing to evaluate: no trained model found and the intensity baseline is off")
     return mappers
+
+
+def shown_method(preferred: str, model: str, mappers: Mapping, combinations: Mapping[str, Mapping]) -> str:
+    """The method whose maps an evaluation writes: ``preferred`` if evaluated, else ``model``, else the first mapper.
+
+    Args:
+        preferred: a method or combination name (e.g. ``"ssad3d|intensity"``).
+        model: the bundle's ``--model``.
+        mappers: the evaluated methods, ``{name: mapper}``.
+        combinations: ``{name: {"methods": [...], ...}}``; a combination is evaluated when all its methods are.
+    """
+    combined = [name for name, spec in combinations.items() if set(spec["methods"]) <= set(mappers)]
+    for name in (preferred, model):
+        if name in mappers or name in combined:
+            return name
+    return next(iter(mappers))

@@ -1,7 +1,7 @@
 """Anomaly scoring: voxel maps, post-processing, image scores and thresholds calibrated on healthy data."""
 
 from medmonai.scoring.aggregate import IMAGE_SCORES, image_score
-from medmonai.scoring.combine import RankAverage
+from medmonai.scoring.combine import COMBINATION_RULES, HealthyScaleCombination
 from medmonai.scoring.maps import (
     MAP_KINDS,
     RESIDUAL_KINDS,
@@ -19,7 +19,8 @@ __all__ = [
     "MAP_KINDS",
     "RESIDUAL_KINDS",
     "AnomalyProbability",
-    "RankAverage",
+    "COMBINATION_RULES",
+    "HealthyScaleCombination",
     "IntensityScore",
     "MapPostprocessor",
     "ReconstructionResidual",

@@ -12,11 +12,14 @@ from medmonai.transforms.brain import (
 from medmonai.transforms.channel import SelectChannel, SelectModalityd
 from medmonai.transforms.intensity import FOREGROUND_METHODS, SimpleITKNormalize, SimpleITKNormalized
 from medmonai.transforms.io import LoadGrayscaled, LoadVolumed
+from medmonai.transforms.mask import RandMaskEdge, RandMaskEdged
 from medmonai.transforms.noise import CoarseNoise
 from medmonai.transforms.patch import LesionGridPatch, LesionGridPatchd
 from medmonai.transforms.spatial import FitToCanvas, FitToCanvasd
 
 __all__ = [
+    "RandMaskEdge",
+    "RandMaskEdged",
     "ANOMALY_KINDS",
     "SyntheticAnomalies",
     "BrainExtraction",

@@ -60,7 +60,15 @@ def test_train_config_has_every_property(tmp_path, cache):
 
 def test_evaluation_compares_the_baseline_and_every_trained_model(trained):
     metrics = json.loads((trained / "metrics.json").read_text())
-    for method in ("intensity_threshold", "ae3d", "ae2d", "ssad3d", "ssad3d+intensity", "ae3d+intensity"):
+    for method in (
+        "intensity_threshold",
+        "ae3d",
+        "ae2d",
+        "ssad3d",
+        "ssad3d+intensity",
+        "ssad3d|intensity",
+        "ae3d+intensity",
+    ):
         for name in METRICS + SAMPLE:
             assert math.isfinite(metrics[f"{method}/{name}"]), (method, name)
         for kind in KINDS:
@@ -77,7 +85,10 @@ def test_evaluation_compares_the_baseline_and_every_trained_model(trained):
         assert row in table
     settings = json.loads((trained / "evaluation_settings.json").read_text())
     assert settings["postprocessing"]["median_size"] == 3 and settings["sliding_window"]["roi_size"] == [32, 32, 32]
-    assert settings["combinations"]["ssad3d+intensity"] == ["ssad3d", "intensity_threshold"]
+    assert settings["combinations"]["ssad3d+intensity"] == {
+        "methods": ["ssad3d", "intensity_threshold"],
+        "rule": "rank_mean",
+    }
     assert 0.0 <= metrics["ssad3d/voxel_threshold"] <= 1.0  # a probability
     figure = matplotlib.image.imread(trained / "roc_pr.png")
     assert figure.shape[0] > 300 and figure[..., :3].std() > 0.05
@@ -113,14 +124,15 @@ def test_inference_maps_a_chosen_split_with_one_model(trained, cache, tmp_path):
     assert probability.max() > 0 and probability.max() <= 1.0  # the segmenter maps a probability
 
 
-def test_training_resumes_exactly_and_can_be_extended(trained, cache, tmp_path):
-    run(["train.yaml"], trained, cache_dir=cache, model="ae3d", **{**TINY, "max_epochs": 3})
-    names = sorted(p.name for p in (trained / "ae3d" / "checkpoints").iterdir())
+@pytest.mark.parametrize("model", ["ae3d", "ssad3d"])  # noise, or synthetic anomalies, from the saved RNG
+def test_training_resumes_exactly_and_can_be_extended(trained, cache, tmp_path, model):
+    run(["train.yaml"], trained, cache_dir=cache, model=model, **{**TINY, "max_epochs": 3})
+    names = sorted(p.name for p in (trained / model / "checkpoints").iterdir())
     assert names[-1] == "checkpoint_epoch=3.pt"
-    run(["train.yaml"], tmp_path, cache_dir=cache, model="ae3d", **{**TINY, "max_epochs": 3})  # uninterrupted
-    resumed = torch.load(trained / "ae3d" / "model.pt", weights_only=True)
-    straight = torch.load(tmp_path / "ae3d" / "model.pt", weights_only=True)
-    assert all(torch.equal(resumed[k], straight[k]) for k in straight)  # same patches, noise and steps
+    run(["train.yaml"], tmp_path, cache_dir=cache, model=model, **{**TINY, "max_epochs": 3})  # uninterrupted
+    resumed = torch.load(trained / model / "model.pt", weights_only=True)
+    straight = torch.load(tmp_path / model / "model.pt", weights_only=True)
+    assert all(torch.equal(resumed[k], straight[k]) for k in straight)  # same patches, corruptions and steps
 
 
 # --- bad input: a one-line error naming the file, and nothing written -------------------------------------------

@@ -141,3 +141,12 @@ def test_method_selection_names_what_is_missing(tmp_path):
     with pytest.raises(ConfigError, match="nothing to evaluate"):
         anomaly_mappers({}, {}, [], (8, 8, 8), intensity_baseline=False)
     assert list(anomaly_mappers({}, {}, [], (8, 8, 8))) == [INTENSITY_BASELINE]
+
+
+def test_the_shown_method_is_the_preferred_one_when_evaluated_else_the_model_else_the_first():
+    from medmonai.engines import shown_method
+
+    combos = {"a|b": {"methods": ["a", "b"]}}
+    assert shown_method("a|b", "a", {"a": 0, "b": 0}, combos) == "a|b"
+    assert shown_method("a|b", "a", {"a": 0}, combos) == "a"  # b not evaluated, so neither is a|b
+    assert shown_method("a|b", "c", {"b": 0, "a": 0}, {}) == "b"
