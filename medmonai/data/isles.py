@@ -1,6 +1,6 @@
 """Reader for the ISLES 2015 SISS training layout.
 
-Layout (DESIGN.md §3)::
+Layout::
 
     SISS2015_Training/<case>/VSD.Brain.XX.O.MR_<Mod>.<id>/VSD.Brain.XX.O.MR_<Mod>.<id>.(nii|nii.gz|mha)
     SISS2015_Training/<case>/VSD.Brain_3more.XX.O.OT.<id>/VSD.Brain_3more.XX.O.OT.<id>.(nii|nii.gz|mha)

@@ -1,4 +1,4 @@
-"""The evaluation protocol for anomaly maps (DESIGN §4): calibrate on healthy validation volumes, score the test set."""
+"""The evaluation protocol for anomaly maps: calibrate on healthy validation volumes, score the test set."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+from ignite.engine import Engine, Events
 
 from medmonai.engines.anomaly_collector import HEALTHY, AnomalyCollector
 from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
 from medmonai.metrics import auroc_ap, dice_from_counts, ranking_metrics
-from medmonai.scoring import HealthyScaleCombination, percentile_threshold, threshold_at_fpr
+from medmonai.scoring import HealthyScaleCombination, VoxelwiseStandardization, percentile_threshold, threshold_at_fpr
 from medmonai.utils.outputs import figure_png_bytes, json_bytes, write_outputs
 from medmonai.viz import roc_pr_figure
 from medmonai.viz.tables import comparison_markdown
@@ -50,6 +51,9 @@ class AnomalyEvaluation:
         combinations: ``{name: {"methods": [...], "rule": ...}}``, maps combined by
             :class:`medmonai.scoring.HealthyScaleCombination` fitted on the healthy validation voxels and reported
             as methods of their own; a combination whose methods are not all evaluated is skipped. Defaults to None.
+        normative: ``{name: method}``, maps standardised voxel-wise against the method's healthy validation maps
+            (:class:`medmonai.scoring.VoxelwiseStandardization`) and reported as methods of their own (combinations
+            may use them); skipped when the method is not evaluated. Defaults to None.
     """
 
     def __init__(
@@ -63,6 +67,7 @@ class AnomalyEvaluation:
         image_score_percentile: float = 99.0,
         title: str = "anomaly maps",
         combinations: Mapping[str, Mapping] | None = None,
+        normative: Mapping[str, str] | None = None,
     ) -> None:
         self.val_evaluator = val_evaluator
         self.test_evaluator = test_evaluator
@@ -75,16 +80,35 @@ class AnomalyEvaluation:
         }
         self.title = title
         self.combinations = {name: dict(spec) for name, spec in (combinations or {}).items()}
+        self.normative = dict(normative or {})
 
     def calibrate(self) -> tuple[dict[str, float], dict[str, float]]:
         """Map the healthy validation volumes; return ``(voxel thresholds, image thresholds)`` per method."""
-        collector = AnomalyCollector(**self.score_settings)
+        collector, records = AnomalyCollector(**self.score_settings), []
         collector.attach(self.val_evaluator)
+        if self.normative:  # the voxel-wise statistics need whole maps, not just in-region values
+            self.val_evaluator.add_event_handler(Events.ITERATION_COMPLETED, lambda e: records.append(_record(e)))
         self.val_evaluator.run()
-        self.test_evaluator.combinations = self._fit_combinations(collector)
+        derived = self._fit_normative(collector, records)
+        self.test_evaluator.derived = {**derived, **self._fit_combinations(collector)}
         voxel = {m: threshold_at_fpr(np.concatenate(v), self.voxel_fpr) for m, v in collector.scores.items()}
         image = {m: percentile_threshold(v, self.image_percentile) for m, v in collector.image_scores.items()}
         return voxel, image
+
+    def _fit_normative(self, collector: AnomalyCollector, records: list[dict]) -> dict[str, VoxelwiseStandardization]:
+        """Fit each usable voxel-wise standardisation on the healthy maps; add its validation scores."""
+        fitted = {}
+        for name, method in self.normative.items():
+            if method not in collector.scores:
+                logger.info(f"normative map {name} skipped: {method} not evaluated")
+                continue
+            standardization = VoxelwiseStandardization(method).fit(records)
+            for record in records:
+                values = standardization(record["maps"], record["affine"])[record["region"]]
+                collector.scores[name].append(values)
+                collector.image_scores[name].append(collector.image_score(values))
+            fitted[name] = standardization
+        return fitted
 
     def _fit_combinations(self, collector: AnomalyCollector) -> dict[str, HealthyScaleCombination]:
         """Fit each usable combination on the healthy voxels and add its validation scores to ``collector``."""
@@ -140,10 +164,15 @@ class AnomalyEvaluation:
             "sliding_window": dict(mapper.settings),
             "test_volumes_by_kind": kinds,
             "val_volumes": len(self.val_evaluator.data_loader),
-            "combinations": {
-                n: {"methods": c.methods, "rule": c.rule} for n, c in self.test_evaluator.combinations.items()
-            },
+            "combinations": {n: {"methods": c.methods, "rule": c.rule} for n, c in self.test_evaluator.derived.items()},
         }
+
+
+def _record(engine: Engine) -> dict:
+    """What a voxel-wise standardisation needs of one healthy volume: its maps, region and affine."""
+    out = engine.state.output
+    affine = out["affine"] if out["affine"] is not None else np.eye(4)
+    return {"maps": dict(out["maps"]), "region": out["region"], "affine": affine}
 
 
 def _subsets(collector: AnomalyCollector) -> dict[str, list[int]]:

@@ -14,9 +14,11 @@ from monai.engines.utils import IterationEvents
 from torch.utils.data import DataLoader
 
 from medmonai.keys import Keys
-from medmonai.scoring import HealthyScaleCombination, MapPostprocessor, SlidingWindowMapper
+from medmonai.scoring import HealthyScaleCombination, MapPostprocessor, SlidingWindowMapper, VoxelwiseStandardization
 
-__all__ = ["AnomalyMapEvaluator"]
+__all__ = ["AnomalyMapEvaluator", "DerivedMethod"]
+
+DerivedMethod = HealthyScaleCombination | VoxelwiseStandardization
 
 
 def _first(value: Any) -> Any:
@@ -36,7 +38,8 @@ class AnomalyMapEvaluator(Evaluator):
     ``label`` (lesion mask), ``case_id`` and ``kind``. The output (``engine.state.output``) holds, as numpy:
 
     - ``maps``: ``{method: (X, Y, Z) float32}``, median-filtered and zero outside the evaluation region, then
-      the ``combinations`` of those maps (``{name: fitted HealthyScaleCombination}``, set by calibration);
+      the ``derived`` methods' maps computed from them (``{name: fitted HealthyScaleCombination or
+      VoxelwiseStandardization}``, set by calibration);
     - ``region``: the (eroded) brain mask, ``(X, Y, Z)`` bool; ``label``: ``(X, Y, Z)`` uint8 or None;
     - ``image``: the normalised first channel; ``case_id``, ``kind``, ``source`` (the image file) and
       ``affine`` (4x4 RAS).
@@ -68,7 +71,7 @@ class AnomalyMapEvaluator(Evaluator):
         super().__init__(device=device, val_data_loader=val_data_loader, decollate=False, **kwargs)
         self.mappers = dict(mappers)
         self.postprocessor = postprocessor
-        self.combinations: dict[str, HealthyScaleCombination] = {}  # fitted on healthy volumes by AnomalyEvaluation
+        self.derived: dict[str, DerivedMethod] = {}  # fitted on healthy volumes by AnomalyEvaluation
 
     def _iteration(self, engine: AnomalyMapEvaluator, batchdata: dict[str, Any]) -> dict:
         image = batchdata[Keys.IMAGE]
@@ -81,8 +84,9 @@ class AnomalyMapEvaluator(Evaluator):
         # scipy's median filter releases the GIL, so the methods' maps are post-processed side by side
         with ThreadPoolExecutor(max_workers=min(len(raw), os.cpu_count() or 1) or 1) as pool:
             maps = dict(zip(raw, pool.map(lambda m: engine.postprocessor(m, region), raw.values()), strict=True))
-        for name, combination in engine.combinations.items():
-            maps[name] = np.where(region, combination(maps), 0.0).astype(np.float32)
+        volume_affine = None if affine is None else np.asarray(affine, np.float64).reshape(-1, 4, 4)[0]
+        for name, method in engine.derived.items():
+            maps[name] = np.where(region, method(maps, volume_affine), 0.0).astype(np.float32)
         label = batchdata.get(Keys.LABEL)
         engine.state.output = {
             "maps": maps,

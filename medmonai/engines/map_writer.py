@@ -70,8 +70,9 @@ class MapWriter:
 
     def started(self, engine: Engine) -> None:
         """Open a staging folder beside the maps folder (same file system, so renames are atomic)."""
-        if self.method not in engine.mappers:
-            raise ConfigError(f"MapWriter method {self.method!r} is not one of {sorted(engine.mappers)}")
+        methods = [*engine.mappers, *getattr(engine, "derived", {})]
+        if self.method not in methods:
+            raise ConfigError(f"MapWriter method {self.method!r} is not one of {sorted(methods)}")
         self.maps_dir.parent.mkdir(parents=True, exist_ok=True)
         self._staging = Path(tempfile.mkdtemp(dir=self.maps_dir.parent, prefix=".maps-staging-"))
         self._pending = []

@@ -37,7 +37,7 @@ class ReferenceConvAE(nn.Module):
     """Reference 004's autoencoder: two conv + max-pool stages, two conv + upsample stages, sigmoid output.
 
     For a ``(B, 1, 28, 28)`` input the code is ``16 x 7 x 7`` = 784 values, as many as the input: there is no
-    bottleneck, so it can learn to reconstruct anomalies as well as normal images (DESIGN.md §7). It is offered
+    bottleneck, so it can learn to reconstruct anomalies as well as normal images. It is offered
     for fidelity to the reference; :class:`BottleneckConvAE` is the default for results.
 
     Args:

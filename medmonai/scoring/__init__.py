@@ -11,6 +11,7 @@ from medmonai.scoring.maps import (
     SlidingWindowMapper,
     window_scorer,
 )
+from medmonai.scoring.normative import VoxelwiseStandardization, resample_to
 from medmonai.scoring.postprocess import MapPostprocessor, segment
 from medmonai.scoring.thresholds import mean_std_threshold, percentile_threshold, threshold_at_fpr
 
@@ -25,9 +26,11 @@ __all__ = [
     "MapPostprocessor",
     "ReconstructionResidual",
     "SlidingWindowMapper",
+    "VoxelwiseStandardization",
     "image_score",
     "mean_std_threshold",
     "percentile_threshold",
+    "resample_to",
     "segment",
     "threshold_at_fpr",
     "window_scorer",

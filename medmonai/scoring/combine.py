@@ -67,8 +67,8 @@ class HealthyScaleCombination:
             self.reference[method] = values[keep]
         return self
 
-    def __call__(self, maps: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Combine ``{method: map}`` (same shapes) into one float32 map."""
+    def __call__(self, maps: Mapping[str, np.ndarray], affine: np.ndarray | None = None) -> np.ndarray:
+        """Combine ``{method: map}`` (same shapes) into one float32 map; ``affine`` is not needed."""
         if not self.reference:
             raise ConfigError(f"combination {self.methods} must be fitted on healthy values before use")
         scaled = [self._scaled(m, np.asarray(maps[m], np.float64)) for m in self.methods]

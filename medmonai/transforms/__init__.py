@@ -10,7 +10,14 @@ from medmonai.transforms.brain import (
     extract_brain,
 )
 from medmonai.transforms.channel import SelectChannel, SelectModalityd
-from medmonai.transforms.intensity import FOREGROUND_METHODS, SimpleITKNormalize, SimpleITKNormalized
+from medmonai.transforms.intensity import (
+    FOREGROUND_METHODS,
+    LandmarkStandardize,
+    LandmarkStandardized,
+    SimpleITKNormalize,
+    SimpleITKNormalized,
+    fit_landmarks,
+)
 from medmonai.transforms.io import LoadGrayscaled, LoadVolumed
 from medmonai.transforms.mask import RandMaskEdge, RandMaskEdged
 from medmonai.transforms.noise import CoarseNoise
@@ -18,6 +25,9 @@ from medmonai.transforms.patch import LesionGridPatch, LesionGridPatchd
 from medmonai.transforms.spatial import FitToCanvas, FitToCanvasd
 
 __all__ = [
+    "LandmarkStandardize",
+    "LandmarkStandardized",
+    "fit_landmarks",
     "RandMaskEdge",
     "RandMaskEdged",
     "ANOMALY_KINDS",

@@ -4,7 +4,14 @@ import torch
 from monai.data import MetaTensor
 
 from medmonai.errors import ConfigError, DataError
-from medmonai.transforms import SimpleITKNormalize, SimpleITKNormalized
+from medmonai.transforms import (
+    LandmarkStandardize,
+    LandmarkStandardized,
+    SimpleITKNormalize,
+    SimpleITKNormalized,
+    fit_landmarks,
+)
+from medmonai.transforms.intensity.landmarks import LANDMARK_PERCENTILES
 
 
 def _brain(seed=0):
@@ -69,3 +76,28 @@ def test_bad_configuration():
         SimpleITKNormalize(foreground="kmeans")
     with pytest.raises(ConfigError, match="percentiles must satisfy"):
         SimpleITKNormalize(lower_percentile=99, upper_percentile=1)
+
+
+def test_landmark_standardisation_maps_the_brain_percentiles_onto_the_landmarks():
+    rng = np.random.default_rng(0)
+    volume = np.zeros((1, 20, 20, 20), np.float32)
+    volume[0, 2:18, 2:18, 2:18] = rng.gamma(2.0, 0.2, size=(16, 16, 16)) + 0.05
+    mask = (volume != 0).astype(np.uint8)
+    landmarks = np.linspace(0.1, 1.1, len(LANDMARK_PERCENTILES))
+    out = LandmarkStandardize(landmarks)(volume, mask)
+    np.testing.assert_allclose(np.percentile(out[mask > 0], LANDMARK_PERCENTILES), landmarks, atol=0.02)
+    assert out.dtype == np.float32 and np.all(out[mask == 0] == 0)  # the background stays 0
+    brighter = volume.copy()
+    brighter[0, 9, 9, 9] = 50.0  # a lesion far above every landmark stays the brightest voxel
+    assert LandmarkStandardize(landmarks)(brighter, mask).max() > 1.1 + 1.0
+    items = [{"v": volume}, {"v": volume * 2.0}]
+    fitted = fit_landmarks(items, lambda d: {"image": d["v"], "brain_mask": mask})
+    np.testing.assert_allclose(fitted, 1.5 * np.percentile(volume[mask > 0], LANDMARK_PERCENTILES), rtol=1e-4)
+    assert fit_landmarks(items, lambda d: 1 / 0, enabled=False) is None  # off: nothing is read
+    item = {"image": volume, "brain_mask": mask}
+    assert LandmarkStandardized("image", None)(item)["image"] is volume
+
+
+def test_landmarks_must_increase():
+    with pytest.raises(ConfigError, match="increasing values"):
+        LandmarkStandardize([0.5] * 11)

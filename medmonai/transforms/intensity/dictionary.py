@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 
 from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform
 
+from medmonai.keys import Keys
 from medmonai.transforms.intensity.array import SimpleITKNormalize
+from medmonai.transforms.intensity.landmarks import LandmarkStandardize
 
-__all__ = ["SimpleITKNormalized"]
+__all__ = ["LandmarkStandardized", "SimpleITKNormalized"]
 
 
 class SimpleITKNormalized(MapTransform):
@@ -47,4 +49,29 @@ class SimpleITKNormalized(MapTransform):
             d[key], foreground = self.normalizer.with_foreground(d[key], mask)
             if self.foreground_key and self.foreground_key not in d:
                 d[self.foreground_key] = foreground
+        return d
+
+
+class LandmarkStandardized(MapTransform):
+    """Dictionary version of :class:`LandmarkStandardize`.
+
+    Args:
+        keys: volumes to standardise.
+        landmarks: see :class:`LandmarkStandardize`; None passes items through (standardisation off).
+        mask_key: their brain mask. Defaults to ``"brain_mask"``.
+    """
+
+    def __init__(
+        self, keys: KeysCollection, landmarks: Sequence[float] | None, mask_key: str = Keys.BRAIN_MASK
+    ) -> None:
+        super().__init__(keys)
+        self.standardize = LandmarkStandardize(landmarks) if landmarks is not None else None
+        self.mask_key = mask_key
+
+    def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, NdarrayOrTensor]:
+        """Standardise every key with the item's mask."""
+        d = dict(data)
+        if self.standardize is not None:
+            for key in self.key_iterator(d):
+                d[key] = self.standardize(d[key], d[self.mask_key])
         return d
