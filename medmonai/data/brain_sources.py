@@ -26,6 +26,7 @@ from medmonai.data.isles import isles_datalist
 from medmonai.data.manifests import PATH_KEYS, read_datalist
 from medmonai.errors import DataError
 from medmonai.keys import Keys
+from medmonai.utils.flags import as_flag
 
 __all__ = ["brain_mri_datalists", "case_name"]
 
@@ -72,7 +73,7 @@ def brain_mri_datalists(
     affine_tolerance: float = 1e-3,
     roi_size: Sequence[int] | None = None,
     embedded: dict | None = None,
-    brain_extraction: bool = False,
+    brain_extraction: bool | str = False,
 ) -> dict[str, list[dict]]:
     """Build the ``train``, ``val`` and ``test`` datalists, validating every case's headers.
 
@@ -116,7 +117,7 @@ def brain_mri_datalists(
         else:
             items = read_datalist(fallback, section=section, required_keys=required[split])
         out[split] = _check_geometry(items, affine_tolerance, roi_size)
-        if brain_extraction:
+        if as_flag(brain_extraction, "brain_extraction"):
             out[split] = _check_geometry(
                 add_brain_masks(items, (embedded or {}).get("cache_dir")), affine_tolerance, None
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -65,7 +66,8 @@ class VoxelwiseStandardization:
         count = np.isfinite(stack).sum(0)
         values = stack[np.isfinite(stack)]
         self.fill = (float(values.mean()), float(max(values.std(), 1e-6)))
-        with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings():  # voxels no healthy volume covers are all-NaN columns, replaced below
+            warnings.simplefilter("ignore", RuntimeWarning)
             mean, std = np.nanmean(stack, 0), np.nanstd(stack, 0)
         enough = count >= self.min_count
         mean = ndimage.gaussian_filter(np.where(enough, mean, self.fill[0]), self.sigma)

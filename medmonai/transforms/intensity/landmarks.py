@@ -11,6 +11,7 @@ from monai.utils import TransformBackends, convert_to_dst_type, convert_to_numpy
 
 from medmonai.errors import ConfigError, DataError
 from medmonai.keys import Keys
+from medmonai.utils.flags import as_flag
 
 __all__ = ["LANDMARK_PERCENTILES", "LandmarkStandardize", "fit_landmarks"]
 
@@ -63,15 +64,18 @@ class LandmarkStandardize(Transform):
         return convert_to_dst_type(out.astype(np.float32), img, dtype=np.float32)[0]
 
 
-def fit_landmarks(items: Iterable[dict], transform: Callable[[dict], dict], enabled: bool = True) -> list | None:
+def fit_landmarks(items: Iterable[dict], transform: Callable[[dict], dict], enabled: bool | str = True) -> list | None:
     """Standard landmarks: the mean over healthy ``items`` of their brain percentiles after ``transform``.
 
     Args:
         items: healthy datalist items (e.g. the validation volumes).
         transform: loads and normalises one item into ``image`` and ``brain_mask`` arrays.
-        enabled: False returns None without reading anything (standardisation off). Defaults to True.
+        enabled: False (or "false") returns None without reading anything (standardisation off). Defaults to True.
+
+    Raises:
+        ConfigError: ``enabled`` is not a true/false value.
     """
-    if not enabled:
+    if not as_flag(enabled, "input_standardisation"):
         return None
     rows = []
     for item in items:
