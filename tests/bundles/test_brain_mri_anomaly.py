@@ -75,7 +75,8 @@ def test_evaluation_compares_the_baseline_and_every_trained_model(trained):
             for name in METRICS:
                 assert f"{method}/{name}_{kind}" in metrics
         assert 0.0 <= metrics[f"{method}/dice_at_threshold"] <= 1.0
-        assert metrics[f"{method}/dice_oracle"] >= metrics[f"{method}/dice_at_threshold"] - 1e-9
+        # the oracle Dice is taken before small components are removed, so it may fall below dice_at_threshold
+        assert 0.0 < metrics[f"{method}/dice_oracle"] <= 1.0
     assert "vae3d/voxel_auroc" not in metrics  # never trained here
     # hyperintense lesions are what intensity thresholding finds, on this data as in the literature
     assert metrics["intensity_threshold/voxel_auroc_hyperintense"] > 0.9
