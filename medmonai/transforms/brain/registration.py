@@ -375,7 +375,13 @@ def extract_brain(
     check_settings(resolution, **settings, **limits)
     check_registrable(image, source)
     fixed = _robust_rescale(image)
-    affine, bspline = _register(fixed, resolution, deformable, settings, source)
+    # Threads sum the metric in a varying order, so masks differed from run to run; one thread is as fast here.
+    threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    try:
+        affine, bspline = _register(fixed, resolution, deformable, settings, source)
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
     transform = affine if bspline is None else sitk.CompositeTransform([affine, bspline])
     template, template_mask = load_template_images(resolution)
     warped_mask = sitk.Resample(sitk.Cast(template_mask, sitk.sitkFloat32), fixed, transform, sitk.sitkLinear, 0.0)
