@@ -16,7 +16,7 @@ from medmonai.data.medmnist import MEDMNIST_KEYS, MedMNISTArrays, read_medmnist
 from medmonai.data.mnist import DigitArrays, read_idx, read_mnist, read_mnist_npz
 from medmonai.data.one_class import OneClassSets, one_class_sets
 from medmonai.data.splits import parse_classes, select_classes, stratified_split
-from medmonai.data.volumes import load_volume
+from medmonai.data.volumes import load_volume, volume_loader
 
 __all__ = [
     "add_brain_masks",
@@ -43,6 +43,7 @@ __all__ = [
     "isles_datalist",
     "isles_patch_splits",
     "load_volume",
+    "volume_loader",
     "load_embedded_digits",
     "parse_classes",
     "read_idx",

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import SimpleITK as sitk
 import torch
-from monai.data import MetaTensor
+from monai.data import DataLoader, Dataset, MetaTensor
 
 from medmonai.errors import DataError, reason
 
-__all__ = ["load_volume", "ras_affine"]
+__all__ = ["load_volume", "ras_affine", "volume_loader"]
 
 
 def load_volume(path: str | Path) -> MetaTensor:
@@ -65,3 +66,14 @@ def ras_affine(image: sitk.Image) -> torch.Tensor:
     affine[:3, 3] = image.GetOrigin()
     affine[:2] *= -1.0  # LPS -> RAS flips x and y
     return torch.as_tensor(affine, dtype=torch.float64)
+
+
+def volume_loader(items: list[dict], transform: Callable, num_workers: int = 0) -> DataLoader:
+    """Whole volumes one at a time (batch size 1, in datalist order), as the anomaly evaluators take them.
+
+    Args:
+        items: datalist items.
+        transform: loads and preprocesses one item.
+        num_workers: DataLoader workers. Defaults to 0.
+    """
+    return DataLoader(Dataset(items, transform), batch_size=1, num_workers=num_workers)
