@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medmonai.data.mni_template import default_cache_dir, save_volume
+from medmonai.data.mni_template import default_cache_dir, generator_version, save_volume
 from medmonai.data.synthetic import (
     LESION_KINDS,
     Tissues,
@@ -133,7 +133,8 @@ def embedded_brains(
     """
     _check_counts(n_train, n_val, n_test_lesion, n_test_healthy, resolution)
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    final = cache / f"brains_v2_t{n_train}_v{n_val}_l{n_test_lesion}_h{n_test_healthy}_seed{seed}_res{resolution}"
+    counts = f"t{n_train}_v{n_val}_l{n_test_lesion}_h{n_test_healthy}"
+    final = cache / f"brains_{generator_version()}_{counts}_seed{seed}_res{resolution}"
     if (final / "dataset.json").is_file():
         return final / "dataset.json"
     logger.info(f"generating the embedded brain population from the MNI152 template into {final}")

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from medmonai.data.mni_template import default_cache_dir, save_volume
+from medmonai.data.mni_template import default_cache_dir, generator_version, save_volume
 from medmonai.data.synthetic import Tissues, load_tissues, scanner_effects, stroke_mask, synthesize, synthetic_labels
 from medmonai.errors import ConfigError
 from medmonai.utils.outputs import atomic_directory
@@ -86,7 +86,7 @@ def embedded_siss(cache_dir: str | Path | None = None, n_cases: int = 12, seed: 
     if n_cases < 2 or resolution not in (1, 2):
         raise ConfigError(f"n_cases must be >= 2 and resolution 1 or 2, got {n_cases} and {resolution}")
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    final = cache / f"siss_embedded_v2_n{n_cases}_seed{seed}_res{resolution}"
+    final = cache / f"siss_embedded_{generator_version()}_n{n_cases}_seed{seed}_res{resolution}"
     if (final / "SISS2015_Training").is_dir():
         return final / "SISS2015_Training"
     logger.info(f"generating {n_cases} embedded SISS cases from the MNI152 template into {final}")

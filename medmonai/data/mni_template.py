@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -12,7 +13,18 @@ import SimpleITK as sitk
 
 from medmonai.errors import ConfigError
 
-__all__ = ["default_cache_dir", "load_template", "load_tissue_maps", "save_volume"]
+__all__ = ["generator_version", "default_cache_dir", "load_template", "load_tissue_maps", "save_volume"]
+
+
+def generator_version() -> str:
+    """8 hex digits of the phantom generators' source code.
+
+    Generated data sets are cached under a name holding it, so a cache written by other code is never reused.
+    """
+    root = Path(__file__).resolve().parent
+    files = sorted([*(root / "synthetic").glob("*.py"), root / "embedded_brains.py", root / "embedded_isles.py"])
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files))
+    return digest.hexdigest()[:8]
 
 
 def default_cache_dir() -> Path:

@@ -85,3 +85,12 @@ def test_deterministic_per_seed(dataset, tmp_path):
 def test_rejects_bad_counts(tmp_path):
     with pytest.raises(ConfigError, match="volume counts must be >= 1"):
         embedded_brains(tmp_path, n_val=0)
+
+
+def test_the_cache_name_follows_the_generators_code(tmp_path):
+    from medmonai.data.mni_template import generator_version
+
+    version = generator_version()
+    assert len(version) == 8 and int(version, 16) >= 0
+    dataset = embedded_brains(tmp_path, n_train=1, n_val=1, n_test_lesion=1, n_test_healthy=1)
+    assert dataset.parent.name.startswith(f"brains_{version}_")
