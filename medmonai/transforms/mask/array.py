@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from monai.config import NdarrayOrTensor
 from monai.transforms import RandomizableTransform
-from monai.utils import convert_to_tensor
+from monai.utils import TransformBackends, convert_to_tensor
 
 from medmonai.errors import ConfigError
 
@@ -36,7 +36,7 @@ class RandMaskEdge(RandomizableTransform):
         ConfigError: ``prob`` outside [0, 1], ``max_grow`` < 1 or an empty ``rim_range``.
     """
 
-    backend = [convert_to_tensor.__name__]
+    backend = [TransformBackends.TORCH]
 
     def __init__(self, prob: float = 0.5, max_grow: int = 2, rim_range: tuple[float, float] = (0.0, 1.6)) -> None:
         if not 0 <= prob <= 1 or max_grow < 1 or rim_range[0] > rim_range[1]:
