@@ -51,7 +51,8 @@ class AnomalyEvaluation:
         combinations: ``{name: {"methods": [...], "rule": ...}}``, maps combined by
             :class:`medmonai.scoring.HealthyScaleCombination` fitted on the healthy validation voxels and reported
             as methods of their own; a combination whose methods are not all evaluated is skipped. Defaults to None.
-        normative: ``{name: method}``, maps standardised voxel-wise against the method's healthy validation maps
+        normative: ``{name: method}`` or ``{name: {"method": method, "tail": "upper" | "lower" | "both"}}``, maps
+            standardised voxel-wise against the method's healthy validation maps
             (:class:`medmonai.scoring.VoxelwiseStandardization`) and reported as methods of their own (combinations
             may use them); skipped when the method is not evaluated. Defaults to None.
     """
@@ -67,7 +68,7 @@ class AnomalyEvaluation:
         image_score_percentile: float = 99.0,
         title: str = "anomaly maps",
         combinations: Mapping[str, Mapping] | None = None,
-        normative: Mapping[str, str] | None = None,
+        normative: Mapping[str, str | Mapping] | None = None,
     ) -> None:
         self.val_evaluator = val_evaluator
         self.test_evaluator = test_evaluator
@@ -80,7 +81,10 @@ class AnomalyEvaluation:
         }
         self.title = title
         self.combinations = {name: dict(spec) for name, spec in (combinations or {}).items()}
-        self.normative = dict(normative or {})
+        self.normative = {
+            name: dict(spec) if isinstance(spec, Mapping) else {"method": spec}
+            for name, spec in (normative or {}).items()
+        }
 
     def calibrate(self) -> tuple[dict[str, float], dict[str, float]]:
         """Map the healthy validation volumes; return ``(voxel thresholds, image thresholds)`` per method."""
@@ -98,11 +102,11 @@ class AnomalyEvaluation:
     def _fit_normative(self, collector: AnomalyCollector, records: list[dict]) -> dict[str, VoxelwiseStandardization]:
         """Fit each usable voxel-wise standardisation on the healthy maps; add its validation scores."""
         fitted = {}
-        for name, method in self.normative.items():
-            if method not in collector.scores:
-                logger.info(f"normative map {name} skipped: {method} not evaluated")
+        for name, spec in self.normative.items():
+            if spec["method"] not in collector.scores:
+                logger.info(f"normative map {name} skipped: {spec['method']} not evaluated")
                 continue
-            standardization = VoxelwiseStandardization(method).fit(records)
+            standardization = VoxelwiseStandardization(**spec).fit(records)
             for record in records:
                 values = standardization(record["maps"], record["affine"])[record["region"]]
                 collector.scores[name].append(values)

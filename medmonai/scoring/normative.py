@@ -30,25 +30,35 @@ class VoxelwiseStandardization:
     space line up voxel by voxel; others line up by world coordinates), and give a mean and a standard deviation
     per voxel, smoothed (``sigma`` voxels) because a few healthy volumes give noisy estimates. Voxels seen by fewer
     than ``min_count`` healthy volumes take the global values; standard deviations are floored at ``std_floor``
-    times the global one. A map then becomes ``max((map - mean) / std, 0)``: how unusual each voxel is for that
-    place in healthy brains (edges and ventricles, where every model's residual is high, count less).
+    times the global one. A map then becomes ``z = (map - mean) / std``, kept by ``tail``: how unusual each voxel is
+    for that place in healthy brains (edges and ventricles, where every model's residual is high, count less).
+    Standardising the image itself (the intensity baseline's map) with ``tail="lower"`` flags tissue darker than
+    healthy brains are at that place, which a hyperintensity threshold cannot see.
 
     Args:
         method: the method whose maps are standardised.
         sigma: smoothing of the mean and standard-deviation maps, voxels. Defaults to 2.0.
         min_count: fewest healthy volumes a voxel needs for its own statistics. Defaults to 3.
         std_floor: lowest standard deviation, as a fraction of the global one. Defaults to 0.25.
+        tail: which deviations score: ``"upper"`` ``max(z, 0)``, ``"lower"`` ``max(-z, 0)`` or ``"both"`` ``|z|``.
+            Defaults to ``"upper"``.
 
     Raises:
-        ConfigError: ``min_count`` < 1 or ``std_floor`` not in (0, 1].
+        ConfigError: ``min_count`` < 1, ``std_floor`` not in (0, 1] or an unknown ``tail``.
     """
 
-    def __init__(self, method: str, sigma: float = 2.0, min_count: int = 3, std_floor: float = 0.25) -> None:
+    TAILS = ("upper", "lower", "both")
+
+    def __init__(
+        self, method: str, sigma: float = 2.0, min_count: int = 3, std_floor: float = 0.25, tail: str = "upper"
+    ) -> None:
         if min_count < 1 or not 0 < std_floor <= 1:
             raise ConfigError(f"min_count must be >= 1 and std_floor in (0, 1], got {min_count}, {std_floor}")
-        self.method = method
+        if tail not in self.TAILS:
+            raise ConfigError(f"normative tail must be one of {self.TAILS}, got {tail!r}")
+        self.method, self.tail = method, tail
         self.methods = [method]
-        self.rule = "voxelwise_z"
+        self.rule = f"voxelwise_z_{tail}"  # how evaluation_settings.json names it
         self.sigma, self.min_count, self.std_floor = float(sigma), int(min_count), float(std_floor)
         self.mean = self.std = self.affine = None
         self.fill = (0.0, 1.0)
@@ -88,4 +98,6 @@ class VoxelwiseStandardization:
         if affine is not None and (values.shape != mean.shape or not np.allclose(affine, self.affine, atol=1e-3)):
             mean = resample_to(self.mean, self.affine, values.shape, affine, cval=self.fill[0])
             std = resample_to(self.std, self.affine, values.shape, affine, cval=self.fill[1])
-        return np.maximum((values - mean) / std, 0.0).astype(np.float32)
+        z = (values - mean) / std
+        kept = {"upper": z, "lower": -z, "both": np.abs(z)}[self.tail]
+        return np.maximum(kept, 0.0).astype(np.float32)

@@ -68,6 +68,8 @@ def test_evaluation_compares_the_baseline_and_every_trained_model(trained):
         "ssad3d+intensity",
         "ssad3d|intensity",
         "ae3d+intensity",
+        "intensity~low",
+        "ssad3d|intensity|intensity~low",
     ):
         for name in METRICS + SAMPLE:
             assert math.isfinite(metrics[f"{method}/{name}"]), (method, name)
@@ -80,6 +82,9 @@ def test_evaluation_compares_the_baseline_and_every_trained_model(trained):
     assert "vae3d/voxel_auroc" not in metrics  # never trained here
     # hyperintense lesions are what intensity thresholding finds, on this data as in the literature
     assert metrics["intensity_threshold/voxel_auroc_hyperintense"] > 0.9
+    # ... and darker-than-healthy intensity finds what it cannot: hypointense lesions
+    dark, bright = (metrics[f"{m}/voxel_auroc_hypointense"] for m in ("intensity~low", "intensity_threshold"))
+    assert dark > 0.7 > 0.3 > bright
     table = (trained / "comparison.md").read_text()
     rows = ("| intensity_threshold |", "| ae3d |", "| ae2d |", "| ssad3d |", "| ssad3d+intensity |", "oracle")
     for row in (*rows, "## Lesion kind: mass_effect"):
@@ -89,6 +94,10 @@ def test_evaluation_compares_the_baseline_and_every_trained_model(trained):
     assert settings["combinations"]["ssad3d+intensity"] == {
         "methods": ["ssad3d", "intensity_threshold"],
         "rule": "rank_mean",
+    }
+    assert settings["combinations"]["intensity~low"] == {
+        "methods": ["intensity_threshold"],
+        "rule": "voxelwise_z_lower",
     }
     assert 0.0 <= metrics["ssad3d/voxel_threshold"] <= 1.0  # a probability
     figure = matplotlib.image.imread(trained / "roc_pr.png")

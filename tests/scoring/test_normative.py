@@ -33,6 +33,20 @@ def test_a_value_that_is_normal_for_its_place_scores_low_and_an_unusual_one_high
     assert z.min() >= 0.0 and z.dtype == np.float32
 
 
+def test_the_tail_decides_which_deviations_score():
+    records = healthy_records()
+    test = healthy_records(1, seed=9)[0]["maps"]["m"].copy()
+    test[5, 5, 2], test[5, 5, 10] = 1.1, 0.1  # too high where healthy maps are low; too low inside the slab
+    maps = {"m": test}
+    upper, lower, both = (
+        VoxelwiseStandardization("m", 0.5, tail=t).fit(records)(maps, AFFINE) for t in VoxelwiseStandardization.TAILS
+    )
+    assert upper[5, 5, 2] > 5.0 and upper[5, 5, 10] == 0.0
+    assert lower[5, 5, 10] > 5.0 and lower[5, 5, 2] == 0.0
+    assert both[5, 5, 2] == pytest.approx(upper[5, 5, 2]) and both[5, 5, 10] == pytest.approx(lower[5, 5, 10])
+    assert min(upper.min(), lower.min()) >= 0.0
+
+
 def test_maps_on_another_grid_are_standardised_by_world_coordinates():
     norm = VoxelwiseStandardization("m", sigma=0.5).fit(healthy_records())
     shifted = AFFINE.copy()
@@ -45,6 +59,8 @@ def test_maps_on_another_grid_are_standardised_by_world_coordinates():
 def test_errors():
     with pytest.raises(ConfigError, match="std_floor"):
         VoxelwiseStandardization("m", std_floor=0.0)
+    with pytest.raises(ConfigError, match="tail"):
+        VoxelwiseStandardization("m", tail="two")
     with pytest.raises(ConfigError, match="needs healthy volumes"):
         VoxelwiseStandardization("m").fit([])
     with pytest.raises(ConfigError, match="must be fitted"):
