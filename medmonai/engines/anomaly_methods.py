@@ -87,17 +87,28 @@ def anomaly_mappers(
     return mappers
 
 
-def shown_method(preferred: str, model: str, mappers: Mapping, combinations: Mapping[str, Mapping]) -> str:
+def shown_method(
+    preferred: str,
+    model: str,
+    mappers: Mapping,
+    combinations: Mapping[str, Mapping],
+    normative: Mapping[str, str | Mapping] | None = None,
+) -> str:
     """The method whose maps an evaluation writes: ``preferred`` if evaluated, else ``model``, else the first mapper.
 
     Args:
-        preferred: a method or combination name (e.g. ``"ssad3d|intensity"``).
+        preferred: a method, normative map or combination name (e.g. ``"ssad3d|intensity"``).
         model: the bundle's ``--model``.
         mappers: the evaluated methods, ``{name: mapper}``.
         combinations: ``{name: {"methods": [...], ...}}``; a combination is evaluated when all its methods are.
+        normative: ``{name: method}`` or ``{name: {"method": ...}}``; evaluated when its method is. Defaults to None.
     """
-    combined = [name for name, spec in combinations.items() if set(spec["methods"]) <= set(mappers)]
+    evaluated = set(mappers)
+    for name, spec in (normative or {}).items():
+        if (spec["method"] if isinstance(spec, Mapping) else spec) in evaluated:
+            evaluated.add(name)
+    evaluated |= {name for name, spec in combinations.items() if set(spec["methods"]) <= evaluated}
     for name in (preferred, model):
-        if name in mappers or name in combined:
+        if name in evaluated:
             return name
     return next(iter(mappers))

@@ -41,6 +41,8 @@ def nifti_like(volume: np.ndarray, source: str, affine: np.ndarray | None) -> ni
 class MapWriter:
     """Write ``maps/<case>_anomaly.nii.gz`` (and ``overlays/<case>.png``) for one method of an anomaly evaluator.
 
+    The method's name is in each map's NIfTI ``descrip`` field and in each overlay's title.
+
     Files go to a staging folder while the evaluator runs and move into place (atomic renames) only when it
     completes; if any volume fails, nothing is written and earlier maps stay as they were.
 
@@ -83,7 +85,9 @@ class MapWriter:
         case = out["case_id"]
         anomaly_map = out["maps"][self.method]
         staged = self._staging / f"{len(self._pending)}.nii.gz"
-        staged.write_bytes(gzip.compress(nifti_like(anomaly_map, out["source"], out["affine"]).to_bytes(), 6))
+        image = nifti_like(anomaly_map, out["source"], out["affine"])
+        image.header["descrip"] = f"medmonai anomaly map: {self.method}"[:79]  # which method, for whoever opens it
+        staged.write_bytes(gzip.compress(image.to_bytes(), 6))
         self._pending.append((staged, self.maps_dir / f"{case}_anomaly.nii.gz"))
         if self.overlays_dir is not None:
             fig = overlay_figure(out[Keys.IMAGE], anomaly_map, out[Keys.LABEL], f"{case}: {self.method}", self.vmax)

@@ -113,6 +113,10 @@ def test_maps_overlay_their_inputs(trained, cache):
         case = item["image"].split("/")[-1].replace(".nii.gz", "")
         written = nib.load(trained / "maps" / f"{case}_anomaly.nii.gz")
         assert written.shape == image.shape and np.allclose(written.affine, image.affine)
+        # the default map: the segmenter, bright intensity and darker-than-healthy intensity together
+        assert (
+            written.header["descrip"].tobytes().rstrip(b"\0") == b"medmonai anomaly map: ssad3d|intensity|intensity~low"
+        )
         assert written.get_fdata().max() > 0
     overlay = matplotlib.image.imread(trained / "overlays" / "lesion_000_t1.png")
     assert overlay.shape[0] > 300 and overlay[..., :3].std() > 0.05

@@ -150,3 +150,9 @@ def test_the_shown_method_is_the_preferred_one_when_evaluated_else_the_model_els
     assert shown_method("a|b", "a", {"a": 0, "b": 0}, combos) == "a|b"
     assert shown_method("a|b", "a", {"a": 0}, combos) == "a"  # b not evaluated, so neither is a|b
     assert shown_method("a|b", "c", {"b": 0, "a": 0}, {}) == "b"
+    # combinations may use normative maps, which are evaluated when their method is
+    combos = {"a|b~low": {"methods": ["a", "b~low"]}}
+    normative = {"b~low": {"method": "b", "tail": "lower"}, "a~z": "a"}
+    assert shown_method("a|b~low", "a", {"a": 0, "b": 0}, combos, normative) == "a|b~low"
+    assert shown_method("a~z", "b", {"a": 0}, {}, normative) == "a~z"
+    assert shown_method("a|b~low", "a", {"a": 0}, combos, normative) == "a"
