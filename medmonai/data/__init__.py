@@ -7,6 +7,7 @@ from medmonai.data.digit_source import digit_datalists
 from medmonai.data.digits import load_embedded_digits
 from medmonai.data.embedded_brains import LESION_KINDS, embedded_brains
 from medmonai.data.embedded_isles import embedded_siss
+from medmonai.data.embedded_oct import embedded_oct
 from medmonai.data.in_memory import EpochBatchSampler, StackedDataset
 from medmonai.data.isles import ISLES_MODALITIES, isles_datalist
 from medmonai.data.isles_patches import isles_patch_splits, split_cases
@@ -39,6 +40,7 @@ __all__ = [
     "EpochBatchSampler",
     "StackedDataset",
     "digit_datalists",
+    "embedded_oct",
     "embedded_siss",
     "isles_datalist",
     "isles_patch_splits",

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from medmonai.data.embedded_oct import embedded_oct
 from medmonai.errors import ConfigError, DataError
 
 __all__ = ["OCT_CLASSES", "kermany_datalists", "load_grayscale", "patient_id"]
@@ -97,16 +98,22 @@ def _reference_500(files: dict[str, list[Path]], seed: int) -> list[tuple[Path, 
 
 
 def kermany_datalists(
-    dataset_dir: str | Path, val_fraction: float = 0.1, test_set: str = "all", seed: int = 0
+    dataset_dir: str | Path | None,
+    val_fraction: float = 0.1,
+    test_set: str = "all",
+    seed: int = 0,
+    cache_dir: str | Path | None = None,
 ) -> dict[str, list[dict]]:
     """Index an OCT2017 folder: NORMAL training images split by patient into train/val, and a test set.
 
     Args:
-        dataset_dir: the ``OCT2017`` folder.
+        dataset_dir: the ``OCT2017`` folder; empty or None: the embedded SYNTHETIC B-scans
+            (:func:`medmonai.data.embedded_oct`, generated once into ``cache_dir``).
         val_fraction: share of training NORMAL *patients* held out for validation. Defaults to 0.1.
         test_set: ``"all"`` (every ``test`` image) or ``"reference500"`` (200 normal + 100 per disease, as in
             reference 001). Defaults to ``"all"``.
         seed: seed of the patient split and the test draw. Defaults to 0.
+        cache_dir: cache of the embedded default. Defaults to ``$MEDMONAI_CACHE`` or ``~/.cache/medmonai``.
 
     Returns:
         ``{"train", "val", "test"}`` lists of ``{"image": path, "label": int, "class": str, "patient": str}``;
@@ -120,7 +127,8 @@ def kermany_datalists(
     if test_set not in ("all", "reference500") or not 0.0 < val_fraction < 1.0:
         raise ConfigError(f"test_set must be all or reference500 and 0 < val_fraction < 1, got {test_set!r}")
     if not dataset_dir:
-        raise DataError(f"dataset_dir is required: there is no embedded OCT data. {_WHERE} Layout: {_LAYOUT}")
+        dataset_dir = embedded_oct(cache_dir)
+        logger.warning(f"no dataset_dir: using the embedded SYNTHETIC OCT B-scans in {dataset_dir}")
     root = Path(dataset_dir).expanduser()
     if not root.is_dir():
         raise DataError(f"{root}: dataset_dir does not exist. {_WHERE} Layout: {_LAYOUT}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import nibabel as nib
@@ -16,14 +17,20 @@ from medmonai.errors import ConfigError
 __all__ = ["generator_version", "default_cache_dir", "load_template", "load_tissue_maps", "save_volume"]
 
 
-def generator_version() -> str:
-    """8 hex digits of the phantom generators' source code.
+def generator_version(sources: Sequence[str | Path] | None = None) -> str:
+    """8 hex digits of a generator's source code.
 
     Generated data sets are cached under a name holding it, so a cache written by other code is never reused.
+
+    Args:
+        sources: the source files of the generator. Defaults to the brain phantoms' (``synthetic/`` except the
+            retina, ``embedded_brains.py`` and ``embedded_isles.py``).
     """
     root = Path(__file__).resolve().parent
-    files = sorted([*(root / "synthetic").glob("*.py"), root / "embedded_brains.py", root / "embedded_isles.py"])
-    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files))
+    if sources is None:
+        brain = [f for f in (root / "synthetic").glob("*.py") if f.name != "retina.py"]
+        sources = [*brain, root / "embedded_brains.py", root / "embedded_isles.py"]
+    digest = hashlib.sha256(b"".join(Path(f).read_bytes() for f in sorted(map(Path, sources))))
     return digest.hexdigest()[:8]
 
 

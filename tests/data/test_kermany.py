@@ -95,8 +95,8 @@ def test_bad_trees(tmp_path, problem, match):
         kermany_datalists(root)
 
 
-def test_dataset_dir_is_required_and_options_are_checked(tmp_path):
-    with pytest.raises(DataError, match="dataset_dir is required: there is no embedded OCT data. Get it from"):
-        kermany_datalists("")
+def test_a_missing_folder_and_bad_options_are_named(tmp_path):
+    with pytest.raises(DataError, match="nowhere: dataset_dir does not exist. Get it from"):
+        kermany_datalists(tmp_path / "nowhere")
     with pytest.raises(ConfigError, match="test_set must be all or reference500"):
         kermany_datalists(tmp_path, test_set="some")
