@@ -44,7 +44,7 @@ def bundle_settings() -> tuple[torch.nn.Module, dict, MapPostprocessor]:
     parser = ConfigParser()
     parser.read_config(str(CONFIG))
     set_determinism(0)
-    network = parser.get_parsed_content("network_def")
+    network = parser.get_parsed_content("model_def")
     window = {"roi_size": parser.get_parsed_content("roi_size"), **parser.get_parsed_content("window")}
     return network, window, parser.get_parsed_content("postprocessor")
 

@@ -65,7 +65,7 @@ def time_plain(overrides: dict) -> tuple[Clock, int]:
     set_determinism(0)
     parser = build(overrides)
     device = parser.get_parsed_content("device")
-    network = parser.get_parsed_content("network_def").to(device)
+    network = parser.get_parsed_content("model_def").to(device)
     loss_fn = parser.get_parsed_content("loss")
     optimizer = torch.optim.Adam(network.parameters(), lr=overrides["learning_rate"])
     images = torch.stack([torch.as_tensor(d[Keys.IMAGE]) for d in parser.get_parsed_content("data")["train"]])

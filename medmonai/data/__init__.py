@@ -15,7 +15,7 @@ from medmonai.data.kermany import OCT_CLASSES, kermany_datalists, load_grayscale
 from medmonai.data.manifests import read_datalist
 from medmonai.data.medmnist import MEDMNIST_KEYS, MedMNISTArrays, read_medmnist
 from medmonai.data.mnist import DigitArrays, read_idx, read_mnist, read_mnist_npz
-from medmonai.data.one_class import OneClassSets, one_class_sets
+from medmonai.data.one_class import OneClassSets, one_class_items, one_class_sets
 from medmonai.data.splits import parse_classes, select_classes, stratified_split
 from medmonai.data.volumes import load_volume, volume_loader
 
@@ -26,6 +26,7 @@ __all__ = [
     "load_grayscale",
     "OneClassSets",
     "dicom_patches",
+    "one_class_items",
     "one_class_sets",
     "MEDMNIST_KEYS",
     "MedMNISTArrays",

@@ -25,7 +25,7 @@ from medmonai.data.mnist import read_mnist
 from medmonai.data.splits import parse_classes, stratified_split
 from medmonai.errors import ConfigError, DataError
 
-__all__ = ["OneClassSets", "one_class_sets", "DEFAULT_NORMAL_CLASSES"]
+__all__ = ["OneClassSets", "one_class_sets", "one_class_items", "DEFAULT_NORMAL_CLASSES"]
 
 logger = logging.getLogger(__name__)
 # normal classes per data set, as reference 004 trains them
@@ -159,3 +159,30 @@ def one_class_sets(
         + ", ".join(f"{k} {len(v)}" for k, v in anomalies.items())
     )
     return sets
+
+
+def one_class_items(sets: OneClassSets, names: list[str] | str = "test") -> list[dict]:
+    """Datalist items of some of an experiment's image sets, for scoring them one by one.
+
+    Args:
+        sets: the experiment's images.
+        names: set names among ``train``, ``test_normal`` and the anomaly sets (``other``, ``noise``, ``real``), or
+            ``"test"``: the test normals and every anomaly set. Defaults to ``"test"``.
+
+    Returns:
+        ``{"image": (1, S, S), "label": 0 normal | 1 anomalous, "set": name, "index": position in its set}``
+        per image.
+
+    Raises:
+        ConfigError: an unknown set name.
+    """
+    arrays = {"train": sets.train, "test_normal": sets.test_normal, **sets.anomalies}
+    names = ["test_normal", *sets.anomalies] if names == "test" else ([names] if isinstance(names, str) else names)
+    unknown = [n for n in names if n not in arrays]
+    if unknown:
+        raise ConfigError(f"unknown image sets {unknown}; this experiment has {sorted(arrays)} (or 'test')")
+    return [
+        {"image": image, "label": int(name not in ("train", "test_normal")), "set": name, "index": i}
+        for name in names
+        for i, image in enumerate(arrays[name])
+    ]

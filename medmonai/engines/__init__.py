@@ -20,6 +20,7 @@ from medmonai.engines.map_writer import MapWriter
 from medmonai.engines.one_class_evaluation import OneClassEvaluation, ReconstructionErrorEvaluator
 from medmonai.engines.progress import TrainingProgressBar
 from medmonai.engines.reseed import EpochReseed
+from medmonai.engines.score_table import ScoreTable
 from medmonai.engines.segmentation_trainer import AnomalySegmentationTrainer
 from medmonai.engines.training_summary import TrainingSummary
 from medmonai.engines.vae_evaluator import VAEEvaluator
@@ -32,6 +33,7 @@ __all__ = [
     "ReconstructionErrorEvaluator",
     "INTENSITY_BASELINE",
     "EpochReseed",
+    "ScoreTable",
     "anomaly_mappers",
     "choose",
     "shown_method",

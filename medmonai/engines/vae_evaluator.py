@@ -20,11 +20,10 @@ class VAEEvaluator(SupervisedEvaluator):
     """``SupervisedEvaluator`` that scores each image under a VAE.
 
     Per batch the output holds ``image``, ``label``, ``mu``, ``logvar`` and the per-image ``(B,)`` tensors
-    ``recon_nll``, ``kl`` and ``elbo = -(recon_nll + kl)``. ``recon_nll`` is the mean over ``n_samples`` draws
-    ``z_i ~ q(z|x)`` (reference 001's L), so the ELBO is an L-sample Monte-Carlo estimate with beta = 1, whatever
-    beta training used. Sampling runs under a forked RNG seeded with
-    ``seed``: validation is repeatable and never shifts the training RNG, so resumed runs match uninterrupted
-    ones exactly.
+    ``recon_nll``, ``kl``, ``elbo = -(recon_nll + kl)`` and the anomaly ``score = recon_nll + kl``. ``recon_nll``
+    is the mean over ``n_samples`` draws ``z_i ~ q(z|x)``, so the ELBO is an L-sample Monte-Carlo estimate with
+    beta = 1, whatever beta training used. Sampling runs under a forked RNG seeded with ``seed``: validation is
+    repeatable and never shifts the training RNG, so resumed runs match uninterrupted ones exactly.
 
     Args:
         *args: as for ``SupervisedEvaluator``.
@@ -87,6 +86,7 @@ class VAEEvaluator(SupervisedEvaluator):
             Keys.RECON_NLL: nll,
             Keys.KL: kl,
             Keys.ELBO: -(nll + kl),
+            Keys.SCORE: nll + kl,  # the VAE anomaly score: the negative ELBO
         }
         engine.fire_event(IterationEvents.MODEL_COMPLETED)
         return engine.state.output

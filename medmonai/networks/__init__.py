@@ -3,6 +3,7 @@
 from medmonai.networks.autoencoder import ConvAE, SliceWise
 from medmonai.networks.dcgan_vae import DCGANVAE
 from medmonai.networks.one_class_ae import BottleneckConvAE, ReferenceConvAE
+from medmonai.networks.tensor_output import TensorOutput
 from medmonai.networks.vae import VAE
 
-__all__ = ["VAE", "DCGANVAE", "BottleneckConvAE", "ConvAE", "ReferenceConvAE", "SliceWise"]
+__all__ = ["VAE", "DCGANVAE", "BottleneckConvAE", "ConvAE", "ReferenceConvAE", "SliceWise", "TensorOutput"]

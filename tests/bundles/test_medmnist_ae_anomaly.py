@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -47,11 +48,32 @@ def test_the_embedded_default_runs_all_four_experiments(embedded):
         assert figure.shape[0] > 200 and figure[..., :3].std() > 0.05, name
 
 
+def test_workflows_have_every_monai_property(embedded):
+    overlay = [str(BUNDLE / "train.yaml"), str(BUNDLE / "inference.yaml")]
+    train = ConfigWorkflow(str(BUNDLE / "train.yaml"), workflow_type="train", output_dir=str(embedded), n_anomalies=40)
+    infer = ConfigWorkflow(overlay, workflow_type="infer", output_dir=str(embedded), n_anomalies=40)
+    for wf in (train, infer):
+        wf.initialize()  # inference loads the trained weights here
+        assert wf.check_properties() == []
+
+
+def test_inference_scores_every_test_image_into_a_table(embedded):
+    run(["train.yaml", "inference.yaml"], embedded, n_anomalies=40)
+    rows = list(csv.DictReader((embedded / "scores.csv").open()))
+    assert {r["set"] for r in rows} == {"test_normal", "other", "noise", "real"}
+    assert sum(r["set"] == "noise" for r in rows) == 40 and {r["label"] for r in rows} == {"0", "1"}
+    errors = {s: np.mean([float(r["recon_error"]) for r in rows if r["set"] == s]) for s in ("test_normal", "noise")}
+    # the same numbers as the report's: noisy normals reconstruct worse than clean ones
+    metrics = json.loads((embedded / "metrics.json").read_text())
+    assert errors["test_normal"] == pytest.approx(metrics["test_normal_recon_error"], rel=1e-4)
+    assert errors["noise"] > errors["test_normal"]
+
+
 def test_medmnist_with_fashion_mnist_and_the_reference_architecture(tmp_path):
     npz = write_npz(tmp_path / "pneumoniamnist_64.npz", size=64)
     fashion = tmp_path / "fashion"
     write_mnist_idx(fashion)
-    overrides = {"dataset": "medmnist", "dataset_dir": str(npz), "other_dataset": str(fashion)}
+    overrides = {"dataset_name": "medmnist", "dataset_dir": str(npz), "other_dataset": str(fashion)}
     run(["train.yaml"], tmp_path / "out", architecture="reference", **TINY, **overrides)
     run(["train.yaml", "evaluate.yaml"], tmp_path / "out", architecture="reference", n_anomalies=40, **overrides)
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
@@ -76,7 +98,7 @@ def test_bad_input_fails_in_one_line_and_writes_nothing(tmp_path, problem):
         npz = write_npz(tmp_path / "pneumoniamnist.npz", test_images=np.zeros((20, 28), np.uint8))
     out = tmp_path / "out"
     with pytest.raises(Exception) as info:
-        run(["train.yaml"], out, dataset="medmnist", dataset_dir=str(npz), **TINY)
+        run(["train.yaml"], out, dataset_name="medmnist", dataset_dir=str(npz), **TINY)
     error = find_user_error(info.value)
     assert error is not None and re.search(BAD[problem], str(error)), info.value
     assert not out.exists()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
+from pathlib import Path
 
 import matplotlib.image
 import pytest
@@ -42,10 +44,19 @@ def test_train_and_evaluate_on_the_real_layout(tree, tmp_path):
         assert figure.shape[0] > 200 and figure[..., :3].std() > 0.05, name
 
 
-def test_without_data_it_trains_and_evaluates_on_the_embedded_synthetic_scans(tmp_path):
+def test_without_data_it_trains_evaluates_and_scores_the_embedded_synthetic_scans(tmp_path):
     cache = tmp_path / "cache"
-    run_configs(BUNDLE, ["train.yaml"], tmp_path, cache_dir=str(cache), **TINY)
+    wf = run_configs(BUNDLE, ["train.yaml"], tmp_path, cache_dir=str(cache), **TINY)
+    assert wf.check_properties() == []
     run_configs(BUNDLE, ["train.yaml", "evaluate.yaml"], tmp_path, cache_dir=str(cache), **SMALL)
+    infer = run_configs(BUNDLE, ["train.yaml", "inference.yaml"], tmp_path, cache_dir=str(cache), **SMALL)
+    infer.workflow_type = "infer"
+    assert infer.check_properties() == []
+    rows = list(csv.DictReader((tmp_path / "scores.csv").open()))
+    assert len(rows) == 200 and {r["class"] for r in rows} == {"NORMAL", "CNV", "DME", "DRUSEN"}
+    assert all(r["source"].endswith(".jpeg") and Path(r["source"]).is_file() for r in rows)
+    for r in rows:  # the VAE score is the negative ELBO: reconstruction plus KL
+        assert float(r["vae"]) == pytest.approx(float(r["recon"]) + float(r["kl"]), rel=1e-4)
     (tree,) = cache.glob("oct_synthetic_*/OCT2017")
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["n_test_normal"] == metrics["n_test_dme"] == len(list((tree / "test" / "DME").iterdir())) == 50
