@@ -10,7 +10,7 @@ from medmonai.data.embedded_isles import embedded_siss
 from medmonai.data.embedded_oct import embedded_oct
 from medmonai.data.in_memory import EpochBatchSampler, StackedDataset
 from medmonai.data.isles import ISLES_MODALITIES, isles_datalist
-from medmonai.data.isles_patches import isles_patch_splits, split_cases
+from medmonai.data.isles_patches import isles_patch_splits, patch_counts, split_cases
 from medmonai.data.kermany import OCT_CLASSES, kermany_datalists, load_grayscale
 from medmonai.data.manifests import read_datalist
 from medmonai.data.medmnist import MEDMNIST_KEYS, MedMNISTArrays, read_medmnist
@@ -45,6 +45,7 @@ __all__ = [
     "embedded_siss",
     "isles_datalist",
     "isles_patch_splits",
+    "patch_counts",
     "load_volume",
     "volume_loader",
     "load_embedded_digits",

@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import Dataset
 from torch.utils.data.distributed import DistributedSampler
 
-from medmonai.errors import DataError
+from medmonai.errors import ConfigError, DataError
 
 __all__ = ["StackedDataset", "EpochBatchSampler"]
 
@@ -102,7 +102,7 @@ class EpochBatchSampler(DistributedSampler):
     ) -> None:
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed)
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
         self.drop_last_batch = drop_last_batch
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from medmonai.data.headers import ImageHeader, check_same_grid, read_header
-from medmonai.errors import DataError
+from medmonai.errors import ConfigError, DataError
 from medmonai.keys import Keys
 
 __all__ = ["ISLES_MODALITIES", "isles_datalist", "read_header", "ImageHeader"]
@@ -83,12 +83,12 @@ def isles_datalist(
 
     Raises:
         DataError: the folder is missing or holds no case, or a case is invalid (unless skipped).
-        ValueError: an unknown modality name.
+        ConfigError: an unknown modality name.
     """
     root = Path(dataset_dir).expanduser()
     unknown = [m for m in modalities if m not in ISLES_MODALITIES]
     if unknown or not modalities:
-        raise ValueError(f"modalities must be a non-empty subset of {list(ISLES_MODALITIES)}, got {list(modalities)}")
+        raise ConfigError(f"modalities must be a non-empty subset of {list(ISLES_MODALITIES)}, got {list(modalities)}")
     if not root.is_dir():
         raise DataError(f"dataset_dir {root} does not exist or is not a folder")
     cases = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: (not p.name.isdigit(), _number(p.name)))

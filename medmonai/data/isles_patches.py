@@ -16,7 +16,7 @@ from medmonai.transforms.channel import SelectModalityd
 from medmonai.transforms.intensity import SimpleITKNormalized
 from medmonai.transforms.patch import LesionGridPatchd
 
-__all__ = ["split_cases", "isles_patch_splits"]
+__all__ = ["split_cases", "isles_patch_splits", "patch_counts"]
 
 logger = logging.getLogger(__name__)
 
@@ -126,3 +126,12 @@ def isles_patch_splits(
         n_lesion = sum(p[Keys.LABEL] for p in patches)
         logger.info(f"ISLES {name}: cases {ids}, {len(patches)} patches, {n_lesion} with lesion")
     return out
+
+
+def patch_counts(splits: dict[str, list[dict]]) -> dict[str, int]:
+    """The report's patch counts: training and test patches, and test patches labelled as lesion."""
+    return {
+        "n_patches_train": len(splits["train"]),
+        "n_patches_test": len(splits["test"]),
+        "n_lesion_patches_test": int(sum(int(p["label"]) for p in splits["test"])),
+    }

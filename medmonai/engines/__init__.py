@@ -24,7 +24,7 @@ from medmonai.engines.score_table import ScoreTable
 from medmonai.engines.segmentation_trainer import AnomalySegmentationTrainer
 from medmonai.engines.training_summary import TrainingSummary
 from medmonai.engines.vae_evaluator import VAEEvaluator
-from medmonai.engines.vae_trainer import ReconstructionTrainer, VAETrainer
+from medmonai.engines.vae_trainer import CorruptedBatch, OutputLoss, ReconstructionTrainer
 
 __all__ = [
     "AnomalySegmentationTrainer",
@@ -51,7 +51,8 @@ __all__ = [
     "TrainingProgressBar",
     "TrainingSummary",
     "VAEEvaluator",
-    "VAETrainer",
+    "CorruptedBatch",
+    "OutputLoss",
     "ValueHistogram",
     "WeightsLoader",
     "latest_checkpoint",

@@ -13,6 +13,7 @@ from monai.engines import Evaluator
 from monai.engines.utils import IterationEvents
 from torch.utils.data import DataLoader
 
+from medmonai.errors import ConfigError
 from medmonai.keys import Keys
 from medmonai.scoring import HealthyScaleCombination, MapPostprocessor, SlidingWindowMapper, VoxelwiseStandardization
 
@@ -55,7 +56,7 @@ class AnomalyMapEvaluator(Evaluator):
         **kwargs: as for MONAI's ``Evaluator`` (e.g. ``val_handlers``).
 
     Raises:
-        ValueError: the loader's batch size is not 1.
+        ConfigError: the loader's batch size is not 1.
     """
 
     def __init__(
@@ -67,7 +68,7 @@ class AnomalyMapEvaluator(Evaluator):
         **kwargs: Any,
     ) -> None:
         if getattr(val_data_loader, "batch_size", 1) not in (1, None):
-            raise ValueError(f"AnomalyMapEvaluator needs batch_size 1, got {val_data_loader.batch_size}")
+            raise ConfigError(f"AnomalyMapEvaluator needs batch_size 1, got {val_data_loader.batch_size}")
         super().__init__(device=device, val_data_loader=val_data_loader, decollate=False, **kwargs)
         self.mappers = dict(mappers)
         self.postprocessor = postprocessor

@@ -7,6 +7,8 @@ from typing import Any
 from ignite.engine import Engine, Events
 from ignite.handlers import ProgressBar
 
+from medmonai.errors import ConfigError
+
 __all__ = ["TrainingProgressBar"]
 
 
@@ -28,7 +30,7 @@ class TrainingProgressBar:
         self, level: str = "auto", min_iterations: int = 50, metric_names: str | list[str] = "all", **kwargs: Any
     ) -> None:
         if level not in ("auto", "iteration", "epoch"):
-            raise ValueError(f"level must be 'auto', 'iteration' or 'epoch', got {level!r}")
+            raise ConfigError(f"level must be 'auto', 'iteration' or 'epoch', got {level!r}")
         self.level = level
         self.min_iterations = min_iterations
         self.metric_names = metric_names

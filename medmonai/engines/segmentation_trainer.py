@@ -1,4 +1,4 @@
-"""Ignite/MONAI trainer step for self-supervised anomaly segmenters: find synthetic anomalies in healthy patches."""
+"""The trainer of self-supervised anomaly segmenters: find synthetic anomalies in healthy patches."""
 
 from __future__ import annotations
 
@@ -8,19 +8,17 @@ from typing import Any
 import torch
 
 from medmonai.engines.vae_trainer import ReconstructionTrainer
-from medmonai.keys import Keys
 
 __all__ = ["AnomalySegmentationTrainer"]
 
 
 class AnomalySegmentationTrainer(ReconstructionTrainer):
-    """A :class:`ReconstructionTrainer` whose step segments synthetic anomalies instead of reconstructing.
+    """A :class:`ReconstructionTrainer` whose corruption is required and returns ``(corrupted batch, target)``.
 
     Every batch of healthy patches goes through ``corruption``, which returns the corrupted batch and a
     ``(B, 1, ...)`` target in [0, 1] (see :class:`medmonai.transforms.SyntheticAnomalies`); the network maps the
-    corrupted batch to logits (a tensor, or a dict with ``pred``) and the loss is
-    ``loss_function(logits, target)``, e.g. ``torch.nn.BCEWithLogitsLoss``. Labels of the data set are never used,
-    so training needs healthy volumes only. Checkpoints, resume and AMP work as in the parent class.
+    corrupted batch to logits and the loss is ``loss_function(logits, target)``, e.g.
+    ``torch.nn.BCEWithLogitsLoss``. Labels of the data set are never used, so training needs healthy volumes only.
 
     Args:
         *args: as for ``SupervisedTrainer``.
@@ -35,15 +33,8 @@ class AnomalySegmentationTrainer(ReconstructionTrainer):
         self,
         *args: Any,
         corruption: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         if corruption is None:
             raise TypeError("AnomalySegmentationTrainer needs a corruption returning (corrupted batch, target)")
         super().__init__(*args, corruption=corruption, **kwargs)
-
-    @staticmethod
-    def _loss(engine: AnomalySegmentationTrainer, inputs: torch.Tensor) -> torch.Tensor:
-        seen, target = engine.corruption(inputs)
-        out = engine.inferer(seen, engine.network)
-        logits = out[Keys.PRED] if isinstance(out, dict) else out
-        return engine.loss_function(logits, target)

@@ -1,73 +1,111 @@
-"""Ignite/MONAI trainer step for autoencoders and VAEs, optionally denoising."""
+"""MONAI's ``SupervisedTrainer`` set up to train autoencoders and VAEs, optionally denoising.
+
+The step is MONAI's own (every ``IterationEvents`` fires, AMP, ``compile`` and gradient accumulation work as in
+MONAI); only what goes in and how the loss reads the network's output are ours:
+
+- :class:`CorruptedBatch` is the ``prepare_batch``: ``(corrupted image, target)`` from a batch of healthy images;
+- :class:`OutputLoss` calls a loss on the entries of a dict-returning network's output that the loss declares.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from monai.engines import SupervisedTrainer
-from monai.engines.utils import IterationEvents
+from torch import nn
 
 from medmonai.keys import Keys
 
-__all__ = ["ReconstructionTrainer", "VAETrainer"]
+__all__ = ["CorruptedBatch", "OutputLoss", "ReconstructionTrainer"]
+
+
+class CorruptedBatch:
+    """A MONAI ``prepare_batch`` for self-supervised steps: ``(network input, target)`` from ``batch["image"]``.
+
+    Without ``corruption`` both are the image (a plain autoencoder). A corruption returning a tensor gives
+    ``(corrupted, clean image)``: a denoising autoencoder. A corruption returning a pair gives that pair, e.g.
+    ``(image with synthetic anomalies, where they are)`` for an anomaly segmenter. Labels are never used.
+
+    Args:
+        corruption: ``image -> corrupted`` or ``image -> (corrupted, target)``. Defaults to None.
+    """
+
+    def __init__(self, corruption: Callable | None = None) -> None:
+        self.corruption = corruption
+
+    def __call__(
+        self, batchdata: dict, device: torch.device | str | None = None, non_blocking: bool = False, **kwargs: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Move the images to ``device``, then corrupt them."""
+        image = batchdata[Keys.IMAGE].to(device=device, non_blocking=non_blocking, **kwargs)
+        if self.corruption is None:
+            return image, image
+        out = self.corruption(image)
+        return out if isinstance(out, tuple) else (out, image)
+
+
+class OutputLoss(nn.Module):
+    """``loss(output[k0], target, output[k1], ...)`` for a network that returns a dict.
+
+    The keys are the loss's own declaration, its ``output_keys`` attribute (:class:`medmonai.losses.ELBOLoss`
+    declares ``recon``, ``mu`` and ``logvar``), else ``keys``. A network that returns a tensor passes it as is.
+
+    Args:
+        loss: a loss taking ``(prediction, target, *extra)``, e.g. ``torch.nn.MSELoss()``.
+        keys: output entries to pass when the loss declares none. Defaults to ``("recon",)``.
+    """
+
+    def __init__(self, loss: Callable, keys: Sequence[str] = (Keys.RECON,)) -> None:
+        super().__init__()
+        self.loss = loss
+        self.keys = tuple(getattr(loss, "output_keys", keys))
+
+    def forward(self, output: torch.Tensor | dict, target: torch.Tensor) -> torch.Tensor:
+        """The loss of ``output`` against ``target``."""
+        if isinstance(output, torch.Tensor):
+            return self.loss(output, target)
+        first, *extra = (output[k] for k in self.keys)
+        return self.loss(first, target, *extra)
 
 
 class ReconstructionTrainer(SupervisedTrainer):
-    """``SupervisedTrainer`` whose step fits an autoencoder to reconstruct its own (clean) input.
+    """``SupervisedTrainer`` that fits a network to its own healthy images, through :class:`CorruptedBatch`.
 
-    The network returns a dict with ``recon`` (plus ``mu`` and ``logvar`` for a VAE). The loss is called as
-    ``loss_function(recon, image)`` for an AE (e.g. ``torch.nn.MSELoss``) and as
-    ``loss_function(recon, image, mu, logvar)`` for a VAE (see :class:`medmonai.losses.ELBOLoss`); labels are
-    never used. With ``corruption`` (e.g. :class:`medmonai.transforms.CoarseNoise`) the network sees the
-    corrupted batch and learns to restore the clean one: a denoising autoencoder.
+    - an autoencoder reconstructs its (clean) input: ``loss_function(recon, image)``, e.g. ``torch.nn.MSELoss``;
+    - a VAE: ``loss_function(recon, image, mu, logvar)`` (:class:`medmonai.losses.ELBOLoss`);
+    - with ``corruption`` (e.g. :class:`medmonai.transforms.CoarseNoise`) the network sees the corrupted batch and
+      learns to restore the clean one: a denoising autoencoder;
+    - with a corruption that returns ``(corrupted, target)`` (e.g. :class:`medmonai.transforms.SyntheticAnomalies`)
+      the network learns to segment what was changed: ``loss_function(logits, target)``, e.g.
+      ``torch.nn.BCEWithLogitsLoss``.
 
     ``decollate`` defaults to False here: nothing in the step needs per-item outputs, and decollating every
-    iteration costs real time (MONAI #8541). The output holds ``image`` and the detached scalar ``loss``.
+    iteration costs real time (MONAI #8541). The output is MONAI's: ``image`` (what the network saw), ``label``
+    (the target), ``pred`` and ``loss``.
 
     Args:
         *args: as for ``SupervisedTrainer``.
-        corruption: callable applied to each input batch before the network. Defaults to None (plain AE).
+        loss_function: the loss, wrapped in :class:`OutputLoss`.
+        corruption: see :class:`CorruptedBatch`. Defaults to None (a plain autoencoder).
         decollate: as for ``SupervisedTrainer``. Defaults to False.
-        **kwargs: as for ``SupervisedTrainer``.
+        **kwargs: as for ``SupervisedTrainer`` (not ``prepare_batch``, which is :class:`CorruptedBatch`).
     """
 
     def __init__(
-        self, *args: Any, corruption: Callable[[torch.Tensor], torch.Tensor] | None = None, decollate=False, **kwargs
+        self,
+        *args: Any,
+        loss_function: Callable,
+        corruption: Callable | None = None,
+        decollate: bool = False,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(*args, decollate=decollate, **kwargs)
+        super().__init__(
+            *args,
+            loss_function=OutputLoss(loss_function),
+            prepare_batch=CorruptedBatch(corruption),
+            decollate=decollate,
+            **kwargs,
+        )
         self.corruption = corruption
-
-    def _iteration(self, engine: ReconstructionTrainer, batchdata: dict[str, torch.Tensor]) -> dict:
-        if batchdata is None:
-            raise ValueError("Must provide batch data for current iteration.")
-        inputs = engine.prepare_batch(batchdata, engine.state.device, engine.non_blocking, **engine.to_kwargs)[0]
-        if not engine.network.training:  # an O(1) check; walking every module each step costs ~2%
-            engine.network.train()
-        engine.optimizer.zero_grad(set_to_none=engine.optim_set_to_none)
-        if engine.amp and engine.scaler is not None:
-            with torch.autocast("cuda", **engine.amp_kwargs):
-                loss = self._loss(engine, inputs)
-            engine.scaler.scale(loss).backward()
-            engine.scaler.step(engine.optimizer)
-            engine.scaler.update()
-        else:
-            loss = self._loss(engine, inputs)
-            loss.backward()
-            engine.optimizer.step()
-        engine.state.output = {Keys.IMAGE: inputs, Keys.LOSS: loss.detach()}
-        engine.fire_event(IterationEvents.MODEL_COMPLETED)
-        return engine.state.output
-
-    @staticmethod
-    def _loss(engine: ReconstructionTrainer, inputs: torch.Tensor) -> torch.Tensor:
-        seen = engine.corruption(inputs) if engine.corruption is not None else inputs
-        out = engine.inferer(seen, engine.network)
-        if Keys.MU in out:
-            return engine.loss_function(out[Keys.RECON], inputs, out[Keys.MU], out[Keys.LOGVAR])
-        return engine.loss_function(out[Keys.RECON], inputs)
-
-
-class VAETrainer(ReconstructionTrainer):
-    """The :class:`ReconstructionTrainer` under the name the VAE bundles use."""

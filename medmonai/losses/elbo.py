@@ -54,6 +54,9 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 class ELBOLoss(nn.Module):
     """Negative ELBO averaged over the batch: ``mean_b[ recon_nll_b + beta * KL_b ]``.
 
+    ``output_keys`` declares which entries of a VAE's output it takes after the target (see
+    :class:`medmonai.engines.OutputLoss`): ``loss(recon, target, mu, logvar)``.
+
     Args:
         reconstruction: ``"bce"``, ``"mse"`` or ``"l1"``. Defaults to ``"bce"``.
         beta: weight of the KL term (beta-VAE); 1 gives the ELBO. Defaults to 1.0.
@@ -61,6 +64,8 @@ class ELBOLoss(nn.Module):
     Raises:
         ConfigError: unknown ``reconstruction`` or negative ``beta``.
     """
+
+    output_keys = ("recon", "mu", "logvar")
 
     def __init__(self, reconstruction: str = "bce", beta: float = 1.0) -> None:
         super().__init__()

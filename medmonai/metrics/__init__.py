@@ -5,7 +5,6 @@ from medmonai.metrics.detection import (
     dice,
     dice_from_counts,
     lesion_detection,
-    oracle_dice,
     ranking_metrics,
 )
 from medmonai.metrics.latent import latent_separation
@@ -16,6 +15,5 @@ __all__ = [
     "dice_from_counts",
     "latent_separation",
     "lesion_detection",
-    "oracle_dice",
     "ranking_metrics",
 ]

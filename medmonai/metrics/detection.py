@@ -6,7 +6,7 @@ import numpy as np
 from scipy import ndimage
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
-__all__ = ["auroc_ap", "ranking_metrics", "dice", "dice_from_counts", "oracle_dice", "lesion_detection"]
+__all__ = ["auroc_ap", "ranking_metrics", "dice", "dice_from_counts", "lesion_detection"]
 
 
 def auroc_ap(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
@@ -67,23 +67,6 @@ def dice_from_counts(tp: int, fp: int, fn: int) -> float:
     """Dice from pooled counts: ``2TP / (2TP + FP + FN)``; 1.0 when all are zero."""
     total = 2 * tp + fp + fn
     return 1.0 if total == 0 else 2.0 * tp / total
-
-
-def oracle_dice(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
-    """The best Dice over all thresholds, chosen on the data it is reported on: an *oracle* upper bound (⌈Dice⌉).
-
-    Dice equals F1, so this is the maximum F1 along sklearn's precision-recall curve.
-
-    Returns:
-        ``(dice, threshold)``; NaN when there are no positives.
-    """
-    y = np.asarray(labels).ravel() > 0
-    if not y.any():
-        return float("nan"), float("nan")
-    precision, recall, thresholds = precision_recall_curve(y, np.asarray(scores, np.float64).ravel())
-    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-    best = int(np.argmax(f1[:-1])) if len(thresholds) else 0
-    return float(f1[best]), float(thresholds[best]) if len(thresholds) else float("nan")
 
 
 def lesion_detection(predicted: np.ndarray, lesions: np.ndarray) -> tuple[int, int]:

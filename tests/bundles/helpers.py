@@ -15,9 +15,15 @@ from tests.conftest import MNIST_BUNDLE
 TINY = {"max_epochs": 2, "val_interval": 1, "ckpt_interval": 1, "batch_size": 32}
 
 
+def config_files(config: str, bundle: Path) -> list[str]:
+    """``train.yaml`` alone, or ``train.yaml`` plus an overlay (inference.yaml, evaluate.yaml) as users pass them."""
+    return [str(bundle / "train.yaml")] + ([str(bundle / config)] if config != "train.yaml" else [])
+
+
 def workflow(config: str, output_dir: Path, bundle: Path = MNIST_BUNDLE, **overrides) -> ConfigWorkflow:
     kind = "train" if config == "train.yaml" else "inference"
-    return ConfigWorkflow(config_file=str(bundle / config), workflow_type=kind, output_dir=str(output_dir), **overrides)
+    files = config_files(config, bundle)
+    return ConfigWorkflow(config_file=files, workflow_type=kind, output_dir=str(output_dir), **overrides)
 
 
 def run_workflow(config: str, output_dir: Path, bundle: Path = MNIST_BUNDLE, **overrides) -> ConfigWorkflow:
@@ -29,7 +35,13 @@ def run_workflow(config: str, output_dir: Path, bundle: Path = MNIST_BUNDLE, **o
 
 
 def bundle_command(config: str, *args: str, bundle: Path | None = MNIST_BUNDLE) -> list[str]:
-    config_file = str(bundle / config) if bundle is not None else config
+    config_file = (
+        config
+        if bundle is None
+        else str(config_files(config, bundle))
+        if config != "train.yaml"
+        else str(bundle / config)
+    )
     return [sys.executable, "-m", "monai.bundle", "run", "--config_file", config_file, *args]
 
 

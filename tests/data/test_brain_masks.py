@@ -11,7 +11,8 @@ import pytest
 from medmonai.data import add_brain_masks, brain_mri_datalists
 from medmonai.data.mni_template import load_template
 from medmonai.errors import DataError
-from tests.transforms.test_brain import dice, with_skull
+from medmonai.metrics import dice
+from tests.transforms.test_brain import with_skull
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
-from medmonai.metrics import auroc_ap, dice, dice_from_counts, lesion_detection, oracle_dice, ranking_metrics
+from medmonai.metrics import auroc_ap, dice, dice_from_counts, lesion_detection, ranking_metrics
 
 RNG = np.random.default_rng(0)
 LABELS = np.array([0, 0, 1, 1, 0, 1, 0, 0])
@@ -26,13 +26,12 @@ def test_dice_by_hand():
     assert dice_from_counts(tp=1, fp=1, fn=1) == pytest.approx(0.5)
 
 
-def test_oracle_dice_is_the_best_dice_over_every_threshold():
+def test_the_oracle_dice_is_the_best_dice_over_every_threshold():
     labels = RNG.random(300) < 0.2
     scores = labels * 0.5 + RNG.random(300)
-    best = max(f1_score(labels, scores >= t) for t in np.unique(scores))
-    value, threshold = oracle_dice(labels, scores)
-    assert value == pytest.approx(best)
-    assert dice(scores >= threshold, labels) == pytest.approx(best)
+    best = max(dice(scores >= t, labels) for t in np.unique(scores))
+    assert ranking_metrics(labels, scores)["dice_oracle"] == pytest.approx(best)
+    assert best == pytest.approx(max(f1_score(labels, scores >= t) for t in np.unique(scores)))
 
 
 def test_lesion_detection_counts_touched_components():
@@ -51,5 +50,4 @@ def test_ranking_metrics_agree_with_the_single_metric_functions():
     ranking = ranking_metrics(labels, scores)
     assert ranking["auroc"] == pytest.approx(roc_auc_score(labels, scores))
     assert ranking["ap"] == pytest.approx(average_precision_score(labels, scores))
-    assert ranking["dice_oracle"] == pytest.approx(oracle_dice(labels, scores)[0])
     assert np.isnan(ranking_metrics(np.zeros(3), np.arange(3))["auroc"])

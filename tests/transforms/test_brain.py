@@ -9,6 +9,7 @@ from scipy import ndimage
 
 from medmonai.data.mni_template import load_template
 from medmonai.errors import ConfigError, DataError
+from medmonai.metrics import dice
 from medmonai.transforms import ExtractBrain, ExtractBraind, N4BiasCorrection, N4BiasCorrectiond, extract_brain
 from medmonai.transforms.brain.array import array_from_image
 from medmonai.transforms.brain.registration import image_from_array
@@ -47,10 +48,6 @@ def with_skull(t1, mask):
     head[shells[1] & ~shells[0]] = 1.0
     head[shells[3] & ~shells[2]] = 0.5
     return head
-
-
-def dice(a, b):
-    return 2.0 * np.logical_and(a, b).sum() / (a.sum() + b.sum())
 
 
 def test_geometry_matches_itks_nifti_reader(tmp_path):
