@@ -3,7 +3,14 @@
 from medmonai.engines.anomaly_collector import AnomalyCollector
 from medmonai.engines.anomaly_evaluation import AnomalyEvaluation
 from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
-from medmonai.engines.anomaly_methods import INTENSITY_BASELINE, anomaly_mappers, choose, shown_method, trained_models
+from medmonai.engines.anomaly_methods import (
+    INTENSITY_BASELINE,
+    anomaly_mappers,
+    choose,
+    model_weights,
+    shown_method,
+    trained_models,
+)
 from medmonai.engines.checkpoint import (
     ModelExporter,
     ResumableCheckpoint,
@@ -37,6 +44,7 @@ __all__ = [
     "anomaly_mappers",
     "choose",
     "shown_method",
+    "model_weights",
     "trained_models",
     "AnomalyCollector",
     "AnomalyEvaluation",

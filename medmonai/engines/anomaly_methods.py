@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -13,7 +13,7 @@ from medmonai.engines.checkpoint import load_weights
 from medmonai.errors import ConfigError
 from medmonai.scoring import IntensityScore, SlidingWindowMapper, window_scorer
 
-__all__ = ["INTENSITY_BASELINE", "choose", "trained_models", "anomaly_mappers", "shown_method"]
+__all__ = ["INTENSITY_BASELINE", "choose", "model_weights", "trained_models", "anomaly_mappers", "shown_method"]
 
 logger = logging.getLogger(__name__)
 INTENSITY_BASELINE = "intensity_threshold"
@@ -24,6 +24,11 @@ def choose(options: Mapping, name: str, what: str = "model"):
     if name not in options:
         raise ConfigError(f"{what} must be one of {sorted(options)}, got {name!r}")
     return options[name]
+
+
+def model_weights(output_dir: str | Path, models: Iterable[str]) -> dict[str, str]:
+    """Where training writes each model's weights: ``{model: "<output_dir>/<model>/model.pt"}``."""
+    return {m: str(Path(output_dir) / m / "model.pt") for m in models}
 
 
 def trained_models(weights: Mapping[str, str], requested: Sequence[str] | str = "auto") -> list[str]:

@@ -129,6 +129,8 @@ class SlidingWindowMapper:
         mode: blending, ``"gaussian"`` or ``"constant"``. Defaults to ``"gaussian"``.
         sw_batch_size: windows per network call. Defaults to 8.
         device: where the network runs. Defaults to None (the input's device).
+        inferer: a MONAI ``SlidingWindowInferer`` to use instead of one built from the settings above (a bundle's
+            ``inferer``); its ``roi_size``, ``overlap``, ``mode`` and ``sw_batch_size`` then apply. Defaults to None.
 
     Raises:
         ConfigError: bad ``overlap`` or ``mode``.
@@ -142,14 +144,18 @@ class SlidingWindowMapper:
         mode: str = "gaussian",
         sw_batch_size: int = 8,
         device: torch.device | str | None = None,
+        inferer: SlidingWindowInferer | None = None,
     ) -> None:
+        if inferer is not None:
+            roi_size, overlap, sw_batch_size = inferer.roi_size, inferer.overlap, inferer.sw_batch_size
+            mode = getattr(inferer.mode, "value", inferer.mode)
         if not 0.0 <= overlap < 1.0 or mode not in ("gaussian", "constant"):
             raise ConfigError(f"overlap must be in [0, 1) and mode gaussian or constant, got {overlap}, {mode!r}")
         self.scorer = scorer.eval()
         self.roi_size = tuple(int(r) for r in roi_size)
         self.settings = {"roi_size": list(self.roi_size), "overlap": overlap, "mode": mode}
         self.settings["sw_batch_size"] = sw_batch_size
-        self.inferer = SlidingWindowInferer(
+        self.inferer = inferer or SlidingWindowInferer(
             roi_size=self.roi_size, sw_batch_size=sw_batch_size, overlap=overlap, mode=mode, sw_device=device
         )
 

@@ -64,3 +64,11 @@ def run_configs(bundle: Path, configs: list[str], output_dir: Path, **overrides)
     wf.run()
     wf.finalize()
     return wf
+
+
+def missing_properties(bundle: Path, configs: list[str], kind: str, output_dir: Path, **overrides) -> list:
+    """MONAI's ``check_properties`` for a ``train`` or ``infer`` workflow of these configs, after ``initialize``."""
+    files = [str(bundle / c) for c in configs]
+    wf = ConfigWorkflow(config_file=files, workflow_type=kind, output_dir=str(output_dir), **overrides)
+    wf.initialize()
+    return wf.check_properties()

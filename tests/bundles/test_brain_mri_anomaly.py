@@ -15,7 +15,7 @@ from monai.bundle import ConfigWorkflow
 
 from medmonai.data import embedded_brains
 from medmonai.errors import find_user_error
-from tests.bundles.helpers import run_cli, run_configs
+from tests.bundles.helpers import missing_properties, run_cli, run_configs
 from tests.conftest import REPO
 
 BUNDLE = REPO / "bundles" / "brain_mri_anomaly" / "configs"
@@ -134,6 +134,8 @@ def test_inference_maps_a_chosen_split_with_one_model(trained, cache, tmp_path):
         **SMALL,
     )
     assert [p.name for p in (tmp_path / "maps").iterdir()] == ["val_000_t1_anomaly.nii.gz"]
+    overlay = ["train.yaml", "inference.yaml"]
+    assert missing_properties(BUNDLE, overlay, "infer", trained, cache_dir=cache, model="ssad3d", **SMALL) == []
     probability = nib.load(tmp_path / "maps" / "val_000_t1_anomaly.nii.gz").get_fdata()
     assert probability.max() > 0 and probability.max() <= 1.0  # the segmenter maps a probability
 

@@ -12,7 +12,7 @@ import matplotlib.image
 import pytest
 
 from medmonai.errors import find_user_error
-from tests.bundles.helpers import run_configs
+from tests.bundles.helpers import missing_properties, run_configs
 from tests.conftest import REPO
 from tests.data.test_kermany import break_oct_tree, write_oct_tree
 
@@ -46,12 +46,12 @@ def test_train_and_evaluate_on_the_real_layout(tree, tmp_path):
 
 def test_without_data_it_trains_evaluates_and_scores_the_embedded_synthetic_scans(tmp_path):
     cache = tmp_path / "cache"
-    wf = run_configs(BUNDLE, ["train.yaml"], tmp_path, cache_dir=str(cache), **TINY)
-    assert wf.check_properties() == []
+    run_configs(BUNDLE, ["train.yaml"], tmp_path, cache_dir=str(cache), **TINY)
+    assert missing_properties(BUNDLE, ["train.yaml"], "train", tmp_path, cache_dir=str(cache), **TINY) == []
     run_configs(BUNDLE, ["train.yaml", "evaluate.yaml"], tmp_path, cache_dir=str(cache), **SMALL)
-    infer = run_configs(BUNDLE, ["train.yaml", "inference.yaml"], tmp_path, cache_dir=str(cache), **SMALL)
-    infer.workflow_type = "infer"
-    assert infer.check_properties() == []
+    run_configs(BUNDLE, ["train.yaml", "inference.yaml"], tmp_path, cache_dir=str(cache), **SMALL)
+    overlay = ["train.yaml", "inference.yaml"]
+    assert missing_properties(BUNDLE, overlay, "infer", tmp_path, cache_dir=str(cache), **SMALL) == []
     rows = list(csv.DictReader((tmp_path / "scores.csv").open()))
     assert len(rows) == 200 and {r["class"] for r in rows} == {"NORMAL", "CNV", "DME", "DRUSEN"}
     assert all(r["source"].endswith(".jpeg") and Path(r["source"]).is_file() for r in rows)
