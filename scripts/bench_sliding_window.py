@@ -33,7 +33,7 @@ from monai.inferers.utils import _get_scan_interval
 from monai.utils import set_determinism
 
 from medmonai.data.mni_template import load_template
-from medmonai.engines import load_weights
+from medmonai.handlers import load_weights
 from medmonai.scoring import MapPostprocessor, ReconstructionResidual, SlidingWindowMapper
 from medmonai.transforms import SimpleITKNormalize
 

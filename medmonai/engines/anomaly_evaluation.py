@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 from ignite.engine import Engine, Events
 
-from medmonai.engines.anomaly_collector import HEALTHY, AnomalyCollector
 from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
+from medmonai.handlers.anomaly_collector import HEALTHY, AnomalyCollector
 from medmonai.metrics import auroc_ap, dice_from_counts, ranking_metrics
 from medmonai.scoring import HealthyScaleCombination, VoxelwiseStandardization, percentile_threshold, threshold_at_fpr
 from medmonai.utils.outputs import figure_png_bytes, json_bytes, write_outputs

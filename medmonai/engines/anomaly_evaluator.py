@@ -45,7 +45,7 @@ class AnomalyMapEvaluator(Evaluator):
     - ``image``: the normalised first channel; ``case_id``, ``kind``, ``source`` (the image file) and
       ``affine`` (4x4 RAS).
 
-    Handlers (:class:`medmonai.engines.MapWriter`, the collectors of
+    Handlers (:class:`medmonai.handlers.MapWriter`, the collectors of
     :class:`medmonai.engines.AnomalyEvaluation`) consume it; nothing is decollated.
 
     Args:

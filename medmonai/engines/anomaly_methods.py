@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from medmonai.engines.checkpoint import load_weights
 from medmonai.errors import ConfigError
+from medmonai.handlers.checkpoint import load_weights
 from medmonai.scoring import IntensityScore, SlidingWindowMapper, window_scorer
 
 __all__ = ["INTENSITY_BASELINE", "choose", "model_weights", "trained_models", "anomaly_mappers", "shown_method"]

@@ -15,12 +15,12 @@ from medmonai.engines import (
     INTENSITY_BASELINE,
     AnomalyEvaluation,
     AnomalyMapEvaluator,
-    MapWriter,
     anomaly_mappers,
     choose,
     trained_models,
 )
 from medmonai.errors import ConfigError, find_user_error
+from medmonai.handlers import MapWriter
 from medmonai.scoring import IntensityScore, MapPostprocessor, SlidingWindowMapper
 from medmonai.transforms import LoadVolumed, SimpleITKNormalized
 

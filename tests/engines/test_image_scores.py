@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from monai.data import DataLoader
 
 from medmonai.data import OneClassSets
-from medmonai.engines import DiseaseAUCReport, OneClassEvaluation, ReconstructionErrorEvaluator
+from medmonai.engines import OneClassEvaluation, ReconstructionErrorEvaluator
+from medmonai.handlers import DiseaseAUCReport
 from medmonai.keys import Keys
 
 

@@ -5,7 +5,8 @@ from ignite.engine import Engine
 from monai.transforms import Compose, RandSpatialCropd
 from torch import nn
 
-from medmonai.engines import EpochReseed, ReconstructionTrainer
+from medmonai.engines import ReconstructionTrainer
+from medmonai.handlers import EpochReseed
 from medmonai.keys import Keys
 
 

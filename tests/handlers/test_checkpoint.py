@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from medmonai.engines import ModelExporter, RNGState, latest_checkpoint, load_weights
 from medmonai.errors import CheckpointError
+from medmonai.handlers import ModelExporter, RNGState, latest_checkpoint, load_weights
 
 
 def test_rng_state_round_trip_through_weights_only_load():

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from medmonai.engines import mean_of
+from medmonai.handlers import mean_of
 
 
 def test_mean_over_items_not_batches():
