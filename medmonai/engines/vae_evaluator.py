@@ -72,9 +72,8 @@ class VAEEvaluator(SupervisedEvaluator):
         with eval_mode(engine.network), torch.no_grad():
             out = engine.inferer(inputs, engine.network, sample=True)
             nll = reconstruction_nll(out[Keys.RECON], inputs, self.reconstruction)
-            std = torch.exp(0.5 * out[Keys.LOGVAR])
             for _ in range(self.n_samples - 1):  # further draws from the same posterior, decoded only
-                recon = engine.network.decode(out[Keys.MU] + torch.randn_like(std) * std)
+                recon = engine.network.decode(engine.network.reparameterize(out[Keys.MU], out[Keys.LOGVAR]))
                 nll = nll + reconstruction_nll(recon, inputs, self.reconstruction)
             nll = nll / self.n_samples
             kl = gaussian_kl(out[Keys.MU], out[Keys.LOGVAR])

@@ -45,7 +45,7 @@ class LatentReport:
 
     Args:
         output_dir: folder of the report.
-        network: the VAE, with ``decode`` and ``latent_size``.
+        network: the VAE (a :class:`medmonai.networks.VariationalAutoencoder`).
         train_summary_path: JSON written by :class:`TrainingSummary`; skipped with a warning if absent.
         num_reconstructions: images in the reconstruction grid. Defaults to 10.
         num_samples: images in the prior-sample grid. Defaults to 32.
@@ -163,9 +163,9 @@ class LatentReport:
 
     def _sample_figure(self, engine: Engine):
         generator = torch.Generator().manual_seed(self.seed)
-        z = torch.randn(self.num_samples, self.network.latent_size, generator=generator)
         with eval_mode(self.network), torch.no_grad():
-            samples = _middle_slice(self.network.decode(z.to(engine.state.device)).cpu().numpy())
+            samples = _middle_slice(self.network.sample(self.num_samples, generator).cpu().numpy())
         ncols = 8
         rows = [samples[i : i + ncols] for i in range(0, len(samples), ncols)]
-        return image_grid_figure(rows, [""] * len(rows), f"decoded from N(0, I) prior (latent size {z.shape[1]})")
+        title = f"decoded from N(0, I) prior (latent size {self.network.latent_size})"
+        return image_grid_figure(rows, [""] * len(rows), title)

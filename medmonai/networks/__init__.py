@@ -5,5 +5,15 @@ from medmonai.networks.dcgan_vae import DCGANVAE
 from medmonai.networks.one_class_ae import BottleneckConvAE, ReferenceConvAE
 from medmonai.networks.tensor_output import TensorOutput
 from medmonai.networks.vae import VAE
+from medmonai.networks.variational import VariationalAutoencoder
 
-__all__ = ["VAE", "DCGANVAE", "BottleneckConvAE", "ConvAE", "ReferenceConvAE", "SliceWise", "TensorOutput"]
+__all__ = [
+    "VAE",
+    "DCGANVAE",
+    "BottleneckConvAE",
+    "ConvAE",
+    "ReferenceConvAE",
+    "SliceWise",
+    "TensorOutput",
+    "VariationalAutoencoder",
+]

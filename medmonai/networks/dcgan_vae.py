@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from medmonai.errors import ConfigError
-from medmonai.keys import Keys
+from medmonai.networks.variational import VariationalAutoencoder
 
 __all__ = ["DCGANVAE"]
 
@@ -24,8 +24,8 @@ def _up(c_in: int, c_out: int) -> nn.Sequential:
     )
 
 
-class DCGANVAE(nn.Module):
-    """A VAE without linear layers, for square images (reference 001 at 128x128 with latent 300).
+class DCGANVAE(VariationalAutoencoder):
+    """A VAE without linear layers, for square images (the OCT reference's network at 128x128 with latent 300).
 
     Strided conv blocks halve the image down to 4x4, two 4x4 convs give ``mu`` and ``logvar``, a 4x4 transposed
     conv maps z back to 4x4, and transposed conv blocks double it up to the input size, with a sigmoid output.
@@ -75,10 +75,3 @@ class DCGANVAE(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """``(B, latent)`` codes to ``(B, C, S, S)`` images in [0, 1]."""
         return self.decoder(z[:, :, None, None])
-
-    def forward(self, x: torch.Tensor, sample: bool | None = None) -> dict[str, torch.Tensor]:
-        """Encode, draw or take z, decode; see the class docstring."""
-        mu, logvar = self.encode(x)
-        draw = self.training if sample is None else sample
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if draw else mu
-        return {Keys.RECON: self.decode(z), Keys.MU: mu, Keys.LOGVAR: logvar, Keys.Z: z}

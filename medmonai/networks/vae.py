@@ -7,10 +7,9 @@ from typing import Any
 
 import torch
 from monai.networks.nets import VarAutoEncoder
-from torch import nn
 
 from medmonai.errors import ConfigError
-from medmonai.keys import Keys
+from medmonai.networks.variational import VariationalAutoencoder
 
 __all__ = ["VAE"]
 
@@ -28,7 +27,7 @@ def _check_shape(spatial_dims: int, in_shape: Sequence[int], latent_size: int, s
         raise ConfigError(f"spatial size {tuple(in_shape[1:])} must be divisible by the product of strides {factor}")
 
 
-class VAE(nn.Module):
+class VAE(VariationalAutoencoder):
     """A VAE returning ``{"recon", "mu", "logvar", "z"}`` and decoding the posterior mean in eval mode.
 
     Wraps :class:`monai.networks.nets.VarAutoEncoder` (with ``use_mean_at_inference=True``, see MONAI #8413).
@@ -79,20 +78,3 @@ class VAE(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Map ``(B, latent_size)`` codes to ``(B, *in_shape)`` images in [0, 1]."""
         return self.net.decode_forward(z, use_sigmoid=True)
-
-    def forward(self, x: torch.Tensor, sample: bool | None = None) -> dict[str, torch.Tensor]:
-        """Encode, draw or take z, and decode.
-
-        Args:
-            x: ``(B, *in_shape)`` images.
-            sample: draw ``z ~ q(z|x)`` if true, else ``z = mu``. Defaults to ``self.training``.
-
-        Returns:
-            ``recon`` ``(B, *in_shape)`` in [0, 1]; ``mu``, ``logvar`` and ``z`` ``(B, latent_size)``.
-        """
-        mu, logvar = self.encode(x)
-        if self.training if sample is None else sample:
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        else:
-            z = mu
-        return {Keys.RECON: self.decode(z), Keys.MU: mu, Keys.LOGVAR: logvar, Keys.Z: z}
