@@ -9,9 +9,10 @@ from medmonai.data.embedded_brains import LESION_KINDS, embedded_brains
 from medmonai.data.embedded_isles import embedded_siss
 from medmonai.data.embedded_oct import embedded_oct
 from medmonai.data.in_memory import EpochBatchSampler, StackedDataset
+from medmonai.data.io import load_grayscale, unit_range
 from medmonai.data.isles import ISLES_MODALITIES, isles_datalist
 from medmonai.data.isles_patches import isles_patch_splits, patch_counts, split_cases
-from medmonai.data.kermany import OCT_CLASSES, kermany_datalists, load_grayscale
+from medmonai.data.kermany import OCT_CLASSES, kermany_datalists
 from medmonai.data.manifests import read_datalist
 from medmonai.data.medmnist import MEDMNIST_KEYS, MedMNISTArrays, read_medmnist
 from medmonai.data.mnist import DigitArrays, read_idx, read_mnist, read_mnist_npz
@@ -24,6 +25,7 @@ __all__ = [
     "OCT_CLASSES",
     "kermany_datalists",
     "load_grayscale",
+    "unit_range",
     "OneClassSets",
     "dicom_patches",
     "one_class_items",

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from medmonai.data.digits import EMBEDDED_DIGITS_SOURCE, load_embedded_digits
+from medmonai.data.io import unit_range
 from medmonai.data.mnist import read_mnist
 from medmonai.data.splits import parse_classes, select_classes, stratified_split
 from medmonai.keys import Keys
@@ -15,13 +16,6 @@ from medmonai.keys import Keys
 __all__ = ["digit_datalists"]
 
 logger = logging.getLogger(__name__)
-
-
-def _to_unit_range(images: np.ndarray) -> np.ndarray:
-    if images.dtype == np.uint8:
-        return images.astype(np.float32) / 255.0
-    images = images.astype(np.float32)
-    return images / 255.0 if images.max(initial=0.0) > 1.0 else images
 
 
 def _datalist(images: np.ndarray, labels: np.ndarray) -> list[dict]:
@@ -62,7 +56,7 @@ def digit_datalists(
         arrays = read_mnist(dataset_dir)
         train_x, train_y = select_classes(arrays.train_images, arrays.train_labels, classes, arrays.source)
         test_x, test_y = select_classes(arrays.test_images, arrays.test_labels, classes, arrays.source)
-        train_x, test_x, source = _to_unit_range(train_x), _to_unit_range(test_x), arrays.source
+        train_x, test_x, source = unit_range(train_x), unit_range(test_x), arrays.source
     else:
         images, labels = load_embedded_digits()
         images, labels = select_classes(images, labels, classes, EMBEDDED_DIGITS_SOURCE)

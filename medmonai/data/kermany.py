@@ -11,7 +11,7 @@ from PIL import Image, UnidentifiedImageError
 from medmonai.data.embedded_oct import embedded_oct
 from medmonai.errors import ConfigError, DataError
 
-__all__ = ["OCT_CLASSES", "kermany_datalists", "load_grayscale", "patient_id"]
+__all__ = ["OCT_CLASSES", "kermany_datalists", "patient_id"]
 
 logger = logging.getLogger(__name__)
 OCT_CLASSES = ("NORMAL", "CNV", "DME", "DRUSEN")  # label = index; NORMAL is 0
@@ -24,28 +24,6 @@ def patient_id(path: str | Path) -> str:
     """The patient id of ``CNV-1016042-1.jpeg``: the middle token of the file name (``1016042``)."""
     parts = Path(path).stem.split("-")
     return "-".join(parts[1:-1]) if len(parts) >= 3 else Path(path).stem
-
-
-def load_grayscale(path: str | Path, size: int = 128) -> np.ndarray:
-    """Read an image as grayscale, resize its shorter side to ``size`` (bilinear) and centre-crop a square.
-
-    OCT B-scans are wider than tall; the crop keeps the centre of the retina. Returns ``(1, size, size)``
-    float32 in [0, 1].
-
-    Raises:
-        DataError: the file is not a readable image.
-    """
-    try:
-        with Image.open(path) as image:
-            gray = image.convert("L")
-    except (OSError, UnidentifiedImageError) as e:
-        raise DataError(f"{path}: unreadable image ({e})") from e
-    scale = size / min(gray.size)
-    width, height = max(size, round(gray.width * scale)), max(size, round(gray.height * scale))
-    gray = gray.resize((width, height), Image.BILINEAR)
-    left, top = (width - size) // 2, (height - size) // 2
-    crop = gray.crop((left, top, left + size, top + size))
-    return (np.asarray(crop, np.float32) / 255.0)[None]
 
 
 def _class_files(root: Path, split: str) -> dict[str, list[Path]]:

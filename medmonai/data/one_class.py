@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from medmonai.data.dicom_patches import dicom_patches
 from medmonai.data.digits import EMBEDDED_DIGITS_SOURCE, load_embedded_digits
+from medmonai.data.io import unit_range
 from medmonai.data.medmnist import read_medmnist
 from medmonai.data.mnist import read_mnist
 from medmonai.data.splits import parse_classes, stratified_split
@@ -51,8 +52,7 @@ class OneClassSets:
 
 
 def _unit(images: np.ndarray, size: int) -> np.ndarray:
-    x = images.astype(np.float32)
-    x = x / 255.0 if x.max(initial=0.0) > 1.0 else x
+    x = unit_range(images)
     t = torch.from_numpy(x.reshape(len(x), 1, *x.shape[-2:]))
     if t.shape[-1] != size or t.shape[-2] != size:
         t = F.interpolate(t, size=(size, size), mode="area" if t.shape[-1] > size else "bilinear")

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from medmonai.data.kermany import OCT_CLASSES, kermany_datalists, load_grayscale, patient_id
+from medmonai.data.io import load_grayscale
+from medmonai.data.kermany import OCT_CLASSES, kermany_datalists, patient_id
 from medmonai.errors import ConfigError, DataError
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from monai.config import KeysCollection
 from monai.transforms import MapTransform
 
-from medmonai.data.kermany import load_grayscale
+from medmonai.data.io import load_grayscale
 from medmonai.data.volumes import load_volume
 
 __all__ = ["LoadVolumed", "LoadGrayscaled"]
@@ -44,7 +44,7 @@ class LoadGrayscaled(MapTransform):
     """Replace file paths under ``keys`` by ``(1, size, size)`` float32 grayscale images in [0, 1].
 
     The shorter side is resized to ``size`` (bilinear) and the centre is cropped square; see
-    :func:`medmonai.data.kermany.load_grayscale`.
+    :func:`medmonai.data.io.load_grayscale`.
 
     Args:
         keys: keys holding paths.
