@@ -33,6 +33,7 @@ print(unseen.split("\n", 1)[1])
 print(f"outputs in {out}:")
 print("  comparison.md, metrics.json, roc_pr.png, evaluation_settings.json (embedded test set)")
 print("  unseen_subject/: the same for the real subject, with its brain-extraction overlay under data_*/")
-print("  maps/<case>_anomaly.nii.gz (default model; open over the input in ITK-SNAP or 3D Slicer), overlays/<case>.png")
+print("  maps/<case>_anomaly.nii.gz (the default map; open over the input in ITK-SNAP or 3D Slicer), overlays/<case>.png")
 print("  <model>/model.pt, <model>/checkpoints/, <model>/train_summary.json, <model>/tensorboard/")
 PY
+"$py" scripts/readme_tables.py --check --run "$out" || echo "(python scripts/readme_tables.py --run $out writes this run's tables into the READMEs)"
