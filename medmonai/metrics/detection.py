@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 __all__ = ["auroc_ap", "ranking_metrics", "dice", "dice_from_counts", "lesion_detection"]
 
@@ -27,11 +27,14 @@ def auroc_ap(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
 
 
 def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict:
-    """AUROC, average precision, oracle Dice and both curves from one ROC and one PR curve (sklearn).
+    """AUROC, average precision, oracle Dice and both curves from a single sort of the scores.
 
-    For millions of pooled voxels this sorts twice instead of once per metric. AUROC is the trapezoidal area
-    under sklearn's ROC curve and AP the step-wise sum over its PR curve, exactly as ``roc_auc_score`` and
-    ``average_precision_score`` compute them.
+    For millions of pooled voxels, sorting dominates; sklearn's ``roc_curve`` and ``precision_recall_curve`` each
+    sort again. Both curves are built here from one descending sort, as sklearn builds each of them: true and false
+    positives counted at every distinct score. The ROC keeps every threshold (sklearn drops collinear points, which
+    leaves its area unchanged); precision and recall come in sklearn's order, ending at ``(1, 0)``. AUROC is the
+    trapezoidal area under the ROC and AP the step-wise sum over the PR curve, as ``roc_auc_score`` and
+    ``average_precision_score`` compute them (tests check both).
 
     Returns:
         ``{"auroc", "ap", "dice_oracle", "fpr", "tpr", "precision", "recall"}``; the scalars are NaN when only
@@ -42,11 +45,16 @@ def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict:
     if y.all() or not y.any():
         nan = float("nan")
         return {"auroc": nan, "ap": nan, "dice_oracle": nan, "fpr": [], "tpr": [], "precision": [], "recall": []}
-    fpr, tpr, _ = roc_curve(y, s)
-    precision, recall, _ = precision_recall_curve(y, s)
+    order = np.argsort(s)[::-1]  # the order within tied scores does not matter: counts are taken after each tie
+    s, y = s[order], y[order]
+    ends = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]  # the last position of every distinct score
+    tps = np.cumsum(y, dtype=np.float64)[ends]
+    fps = 1.0 + ends - tps
+    fpr, tpr = np.r_[0.0, fps / fps[-1]], np.r_[0.0, tps / tps[-1]]
+    precision, recall = np.r_[(tps / (tps + fps))[::-1], 1.0], np.r_[(tps / tps[-1])[::-1], 0.0]
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
     return {
-        "auroc": float(auc(fpr, tpr)),
+        "auroc": float(np.trapezoid(tpr, fpr)),
         "ap": float(-np.sum(np.diff(recall) * precision[:-1])),
         "dice_oracle": float(f1[:-1].max()),
         "fpr": fpr,

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
+from sklearn.metrics import average_precision_score, f1_score, precision_recall_curve, roc_auc_score, roc_curve
 
 from medmonai.metrics import auroc_ap, dice, dice_from_counts, lesion_detection, ranking_metrics
 
@@ -51,3 +51,15 @@ def test_ranking_metrics_agree_with_the_single_metric_functions():
     assert ranking["auroc"] == pytest.approx(roc_auc_score(labels, scores))
     assert ranking["ap"] == pytest.approx(average_precision_score(labels, scores))
     assert np.isnan(ranking_metrics(np.zeros(3), np.arange(3))["auroc"])
+
+
+def test_one_sort_gives_sklearns_curves_even_with_tied_scores():
+    labels = RNG.random(2000) < 0.2
+    scores = np.round(labels * 0.3 + RNG.random(2000), 1).astype(np.float32)  # few distinct values: many ties
+    ranking = ranking_metrics(labels, scores)
+    precision, recall, _ = precision_recall_curve(labels, scores)
+    fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    assert np.array_equal(ranking["precision"], precision) and np.array_equal(ranking["recall"], recall)
+    assert np.allclose(ranking["fpr"], fpr) and np.allclose(ranking["tpr"], tpr)
+    assert ranking["auroc"] == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    assert ranking["ap"] == pytest.approx(average_precision_score(labels, scores), abs=1e-12)
