@@ -5,7 +5,7 @@ overlap, blending and window batch come from bundles/brain_mri_anomaly's train.y
 weights of a trained run when ``--weights`` is given, else a seeded initialisation: timing does not depend on the
 weights). Rounds alternate three measurements:
 
-- ``map``: our full map, ``SlidingWindowMapper`` over ``ReconstructionResidual`` (windows, network, residual,
+- ``map``: our full map, ``SlidingWindowMapper`` over the model's window scorer (windows, network, score,
   blending, the whole volume);
 - ``pure``: the network alone over the same windows, already cut out, in batches of ``sw_batch_size``;
 - ``stock``: MONAI's ``SlidingWindowInferer`` called the way its docs show, on the loaded MetaTensor.
@@ -13,7 +13,7 @@ weights). Rounds alternate three measurements:
 It reports (a) the median of map / pure, (b) the maximum absolute difference between our map and the stock
 inferer's, (c) the peak resident memory of the process, and the post-processing time (median filter, mask).
 
-    python scripts/bench_sliding_window.py [--rounds 5] [--weights runs/brain_mri_anomaly/ae3d/model.pt]
+    python scripts/bench_sliding_window.py [--rounds 5] [--model ae3d --weights runs/brain_mri_anomaly/ae3d/model.pt]
 """
 
 from __future__ import annotations
@@ -34,19 +34,22 @@ from monai.utils import set_determinism
 
 from medmonai.data.mni_template import load_template
 from medmonai.handlers import load_weights
-from medmonai.scoring import MapPostprocessor, ReconstructionResidual, SlidingWindowMapper
+from medmonai.scoring import MapPostprocessor, SlidingWindowMapper, window_scorer
 from medmonai.transforms import SimpleITKNormalize
 
 CONFIG = Path(__file__).resolve().parents[1] / "bundles" / "brain_mri_anomaly" / "configs" / "train.yaml"
 
 
-def bundle_settings() -> tuple[torch.nn.Module, dict, MapPostprocessor]:
+def bundle_settings(model: str) -> tuple[torch.nn.Module, str, dict, MapPostprocessor]:
     parser = ConfigParser()
     parser.read_config(str(CONFIG))
+    if model:
+        parser["model"] = model
     set_determinism(0)
     network = parser.get_parsed_content("model_def")
+    map_kind = parser.get_parsed_content("map_kinds")[parser.get_parsed_content("model")]
     window = {"roi_size": parser.get_parsed_content("roi_size"), **parser.get_parsed_content("window")}
-    return network, window, parser.get_parsed_content("postprocessor")
+    return network, map_kind, window, parser.get_parsed_content("postprocessor")
 
 
 def mni_volume() -> tuple[MetaTensor, torch.Tensor]:
@@ -71,15 +74,16 @@ def seconds(fn) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--weights", default="", help="model.pt of a trained default model (optional)")
+    parser.add_argument("--model", default="", help="the bundle's --model (default: the bundle's default, ssad3d)")
+    parser.add_argument("--weights", default="", help="model.pt of that model, trained (optional)")
     args = parser.parse_args()
 
-    network, window, postprocessor = bundle_settings()
+    network, map_kind, window, postprocessor = bundle_settings(args.model)
     if args.weights:
         load_weights(args.weights, network)
     network.eval()
     volume, brain = mni_volume()
-    scorer = ReconstructionResidual(network, "absolute")
+    scorer = window_scorer(network, map_kind)
     mapper = SlidingWindowMapper(scorer, **window)
     stock = SlidingWindowInferer(
         window["roi_size"], sw_batch_size=window["sw_batch_size"], overlap=window["overlap"], mode=window["mode"]
