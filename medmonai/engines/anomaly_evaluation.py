@@ -11,6 +11,7 @@ import numpy as np
 from ignite.engine import Engine, Events
 
 from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
+from medmonai.engines.anomaly_methods import normative_specs
 from medmonai.handlers.anomaly_collector import HEALTHY, AnomalyCollector
 from medmonai.metrics import auroc_ap, dice_from_counts, ranking_metrics
 from medmonai.scoring import HealthyScaleCombination, VoxelwiseStandardization, percentile_threshold, threshold_at_fpr
@@ -81,10 +82,7 @@ class AnomalyEvaluation:
         }
         self.title = title
         self.combinations = {name: dict(spec) for name, spec in (combinations or {}).items()}
-        self.normative = {
-            name: dict(spec) if isinstance(spec, Mapping) else {"method": spec}
-            for name, spec in (normative or {}).items()
-        }
+        self.normative = normative_specs(normative)
 
     def calibrate(self) -> tuple[dict[str, float], dict[str, float]]:
         """Map the healthy validation volumes; return ``(voxel thresholds, image thresholds)`` per method."""

@@ -13,7 +13,15 @@ from medmonai.errors import ConfigError
 from medmonai.handlers.checkpoint import load_weights
 from medmonai.scoring import IntensityScore, SlidingWindowMapper, window_scorer
 
-__all__ = ["INTENSITY_BASELINE", "choose", "model_weights", "trained_models", "anomaly_mappers", "shown_method"]
+__all__ = [
+    "INTENSITY_BASELINE",
+    "choose",
+    "model_weights",
+    "trained_models",
+    "anomaly_mappers",
+    "normative_specs",
+    "shown_method",
+]
 
 logger = logging.getLogger(__name__)
 INTENSITY_BASELINE = "intensity_threshold"
@@ -92,6 +100,12 @@ def anomaly_mappers(
     return mappers
 
 
+def normative_specs(normative: Mapping[str, str | Mapping] | None) -> dict[str, dict]:
+    """``{name: method}`` or ``{name: {"method": ..., "tail": ...}}`` as ``{name: {"method": ..., ...}}``."""
+    specs = (normative or {}).items()
+    return {name: dict(spec) if isinstance(spec, Mapping) else {"method": spec} for name, spec in specs}
+
+
 def shown_method(
     preferred: str,
     model: str,
@@ -109,9 +123,7 @@ def shown_method(
         normative: ``{name: method}`` or ``{name: {"method": ...}}``; evaluated when its method is. Defaults to None.
     """
     evaluated = set(mappers)
-    for name, spec in (normative or {}).items():
-        if (spec["method"] if isinstance(spec, Mapping) else spec) in evaluated:
-            evaluated.add(name)
+    evaluated |= {name for name, spec in normative_specs(normative).items() if spec["method"] in evaluated}
     evaluated |= {name for name, spec in combinations.items() if set(spec["methods"]) <= evaluated}
     for name in (preferred, model):
         if name in evaluated:

@@ -108,4 +108,3 @@ class ReconstructionTrainer(SupervisedTrainer):
             decollate=decollate,
             **kwargs,
         )
-        self.corruption = corruption

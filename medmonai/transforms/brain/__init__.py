@@ -2,7 +2,12 @@
 
 from medmonai.transforms.brain.array import ExtractBrain, N4BiasCorrection
 from medmonai.transforms.brain.dictionary import ExtractBraind, N4BiasCorrectiond
-from medmonai.transforms.brain.registration import BrainExtraction, extract_brain, image_from_array
+from medmonai.transforms.brain.registration import (
+    BrainExtraction,
+    RegistrationSettings,
+    extract_brain,
+    image_from_array,
+)
 
 __all__ = [
     "BrainExtraction",
@@ -10,6 +15,7 @@ __all__ = [
     "ExtractBraind",
     "N4BiasCorrection",
     "N4BiasCorrectiond",
+    "RegistrationSettings",
     "extract_brain",
     "image_from_array",
 ]

@@ -12,9 +12,9 @@ from monai.utils import TransformBackends, convert_to_dst_type, convert_to_numpy
 
 from medmonai.errors import ConfigError, DataError
 from medmonai.transforms.brain.registration import (
-    SETTINGS,
     BrainExtraction,
-    check_settings,
+    RegistrationSettings,
+    check_resolution,
     extract_brain,
     image_from_array,
 )
@@ -169,14 +169,11 @@ class ExtractBrain(Transform):
         max_volume_ml: float = 2500.0,
         **settings,
     ) -> None:
-        unknown = set(settings) - set(SETTINGS)
-        if unknown:
-            raise ConfigError(f"settings must be extract_brain keywords, got {sorted(unknown)}")
+        check_resolution(resolution)
         limits = dict(min_similarity=min_similarity, min_volume_ml=min_volume_ml, max_volume_ml=max_volume_ml)
-        check_settings(resolution, **settings, **limits)
+        self.settings = RegistrationSettings.of(**settings, **limits)  # checked here, before any data is read
         self.resolution = resolution
         self.deformable = deformable
-        self.settings = {**settings, **limits}
 
     def register(self, img: NdarrayOrTensor, affine: NdarrayOrTensor | None = None) -> BrainExtraction:
         """Register the template onto ``img`` and return everything; see :meth:`__call__` for arguments and errors.
@@ -186,7 +183,7 @@ class ExtractBrain(Transform):
         """
         where = source_of(img, "volume")
         image = image_from_array(volume_of(img, where), affine_of(img, affine))
-        return extract_brain(image, self.resolution, self.deformable, source=where, **self.settings)
+        return extract_brain(image, self.resolution, self.deformable, source=where, **vars(self.settings))
 
     def __call__(self, img: NdarrayOrTensor, affine: NdarrayOrTensor | None = None) -> NdarrayOrTensor:
         """Extract the brain mask of ``img``.

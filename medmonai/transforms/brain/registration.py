@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import SimpleITK as sitk
@@ -28,8 +28,9 @@ from medmonai.errors import ConfigError, DataError, reason
 
 __all__ = [
     "BrainExtraction",
+    "RegistrationSettings",
     "check_registrable",
-    "check_settings",
+    "check_resolution",
     "extract_brain",
     "image_from_array",
     "load_template_images",
@@ -37,8 +38,6 @@ __all__ = [
 
 MIN_VOXELS = 16
 MIN_EXTENT_MM = 60.0
-SETTINGS = ("affine_iterations", "bspline_iterations", "mesh_size", "sampling", "mask_dilation", "seed")
-"""Keywords of :func:`extract_brain` that tune the registration."""
 
 
 @dataclass
@@ -178,40 +177,73 @@ def _robust_rescale(image: sitk.Image) -> sitk.Image:
     return sitk.RescaleIntensity(out, 0.0, 1.0)
 
 
-def check_settings(
-    resolution: int = 2,
-    affine_iterations: int = 100,
-    bspline_iterations: int = 20,
-    mesh_size: int = 5,
-    sampling: float = 0.1,
-    mask_dilation: int = 3,
-    seed: int = 1,
-    min_similarity: float = 0.45,
-    min_volume_ml: float = 500.0,
-    max_volume_ml: float = 2500.0,
-) -> None:
-    """Raise on registration settings out of range; the arguments are those of :func:`extract_brain`.
+def check_resolution(resolution: int) -> None:
+    """Raise :class:`ConfigError` unless ``resolution`` (template voxel size, mm) is 1 or 2."""
+    if resolution not in (1, 2):
+        raise ConfigError(f"resolution must be 1 or 2 (mm), got {resolution!r}")
+
+
+@dataclass(frozen=True)
+class RegistrationSettings:
+    """How :func:`extract_brain` registers, and when it calls a registration diverged; checked on construction.
+
+    Attributes:
+        affine_iterations: gradient-descent iterations per resolution of the affine stage. Defaults to 100.
+        bspline_iterations: LBFGSB iterations per resolution of the B-spline stage. Defaults to 20.
+        mesh_size: B-spline mesh cells per axis over the subject's field of view. Defaults to 5.
+        sampling: fraction of voxels the metric samples. Defaults to 0.1.
+        mask_dilation: the metric only sees template points inside its brain mask dilated by this many
+            voxels. Defaults to 3.
+        seed: metric sampling seed, >= 1; fixed, so that masks repeat exactly (the similarity to rounding of
+            multi-threaded sums). Defaults to 1.
+        min_similarity: the registration diverged when the correlation of the warped template and the subject
+            inside the mask is below this. A real skull-on T1 head scored 0.67-0.70 and the template under random
+            affine and elastic warps 0.79-0.98, while noise and upside-down, front-back flipped or >= 45-degree
+            rotated heads scored 0.31 or less. Defaults to 0.45.
+        min_volume_ml: ... or when the mask is smaller (millilitres). Defaults to 500.
+        max_volume_ml: ... or larger (millilitres). Defaults to 2500.
 
     Raises:
         ConfigError: a setting out of range, named in the message.
     """
-    if resolution not in (1, 2):
-        raise ConfigError(f"resolution must be 1 or 2 (mm), got {resolution!r}")
-    for name, value in (("affine_iterations", affine_iterations), ("bspline_iterations", bspline_iterations)):
-        if int(value) < 1:
-            raise ConfigError(f"{name} must be >= 1, got {value!r}")
-    if int(mesh_size) < 1 or int(mask_dilation) < 0:
-        raise ConfigError(f"mesh_size must be >= 1 and mask_dilation >= 0, got {mesh_size!r} and {mask_dilation!r}")
-    if int(seed) < 1:
-        raise ConfigError(f"seed must be >= 1 (SimpleITK takes 0 as 'seed from the clock'), got {seed!r}")
-    if not 0.0 < sampling <= 1.0:
-        raise ConfigError(f"sampling must be in (0, 1], got {sampling!r}")
-    if not -1.0 <= min_similarity <= 1.0:
-        raise ConfigError(f"min_similarity must be in [-1, 1], got {min_similarity!r}")
-    if not 0.0 <= min_volume_ml < max_volume_ml:
-        raise ConfigError(
-            f"volumes must satisfy 0 <= min_volume_ml < max_volume_ml, got {min_volume_ml}, {max_volume_ml}"
-        )
+
+    affine_iterations: int = 100
+    bspline_iterations: int = 20
+    mesh_size: int = 5
+    sampling: float = 0.1
+    mask_dilation: int = 3
+    seed: int = 1
+    min_similarity: float = 0.45
+    min_volume_ml: float = 500.0
+    max_volume_ml: float = 2500.0
+
+    @classmethod
+    def of(cls, **settings) -> RegistrationSettings:
+        """Settings from keywords; an unknown keyword is a :class:`ConfigError` naming it."""
+        unknown = set(settings) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"settings must be extract_brain keywords, got {sorted(unknown)}")
+        return cls(**settings)
+
+    def __post_init__(self) -> None:
+        for name in ("affine_iterations", "bspline_iterations"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if int(self.mesh_size) < 1 or int(self.mask_dilation) < 0:
+            raise ConfigError(
+                f"mesh_size must be >= 1 and mask_dilation >= 0, got {self.mesh_size!r} and {self.mask_dilation!r}"
+            )
+        if int(self.seed) < 1:
+            raise ConfigError(f"seed must be >= 1 (SimpleITK takes 0 as 'seed from the clock'), got {self.seed!r}")
+        if not 0.0 < self.sampling <= 1.0:
+            raise ConfigError(f"sampling must be in (0, 1], got {self.sampling!r}")
+        if not -1.0 <= self.min_similarity <= 1.0:
+            raise ConfigError(f"min_similarity must be in [-1, 1], got {self.min_similarity!r}")
+        if not 0.0 <= self.min_volume_ml < self.max_volume_ml:
+            raise ConfigError(
+                "volumes must satisfy 0 <= min_volume_ml < max_volume_ml, "
+                f"got {self.min_volume_ml}, {self.max_volume_ml}"
+            )
 
 
 def _registration(
@@ -248,16 +280,20 @@ def _affine_stage(
 
 
 def _bspline_stage(
-    fixed: sitk.Image, moving: sitk.Image, moving_mask: sitk.Image, affine: sitk.Transform, settings: dict
+    fixed: sitk.Image,
+    moving: sitk.Image,
+    moving_mask: sitk.Image,
+    affine: sitk.Transform,
+    settings: RegistrationSettings,
 ) -> sitk.Transform:
     """A coarse cubic B-spline after ``affine``, over the subject's grid (LBFGSB at 1/4 and 1/2 resolution).
 
     The full-resolution level is skipped: ITK's metric derivative costs samples times B-spline parameters, and
     the coarse mesh gains little from it.
     """
-    bspline = sitk.BSplineTransformInitializer(fixed, [settings["mesh_size"]] * 3, 3)
-    reg = _registration(moving_mask, settings["sampling"], settings["seed"], (4, 2))
-    iterations = settings["bspline_iterations"]
+    bspline = sitk.BSplineTransformInitializer(fixed, [settings.mesh_size] * 3, 3)
+    reg = _registration(moving_mask, settings.sampling, settings.seed, (4, 2))
+    iterations = settings.bspline_iterations
     reg.SetOptimizerAsLBFGSB(
         gradientConvergenceTolerance=1e-5,
         numberOfIterations=iterations,
@@ -281,15 +317,15 @@ def _similarity(fixed: sitk.Image, warped: sitk.Image, mask: np.ndarray) -> floa
 
 
 def _register(
-    fixed: sitk.Image, resolution: int, deformable: bool, settings: dict, source: str
+    fixed: sitk.Image, resolution: int, deformable: bool, settings: RegistrationSettings, source: str
 ) -> tuple[sitk.Transform, sitk.Transform | None]:
     """Affine (and B-spline) transforms of the template onto ``fixed``; ITK failures become ``DataError``."""
     template, template_mask = load_template_images(resolution)
-    dilation = settings["mask_dilation"]
+    dilation = settings.mask_dilation
     moving_mask = sitk.BinaryDilate(template_mask, [dilation] * 3) if dilation > 0 else template_mask
     try:
         affine = _affine_stage(
-            fixed, template, moving_mask, settings["affine_iterations"], settings["sampling"], settings["seed"]
+            fixed, template, moving_mask, settings.affine_iterations, settings.sampling, settings.seed
         )
         bspline = _bspline_stage(fixed, template, moving_mask, affine, settings) if deformable else None
     except RuntimeError as e:  # e.g. too few samples inside the moving mask once the alignment has run away
@@ -297,7 +333,9 @@ def _register(
     return affine, bspline
 
 
-def _checked_similarity(fixed: sitk.Image, warped: sitk.Image, mask: sitk.Image, limits: dict, source: str) -> float:
+def _checked_similarity(
+    fixed: sitk.Image, warped: sitk.Image, mask: sitk.Image, limits: RegistrationSettings, source: str
+) -> float:
     """The correlation of ``warped`` (template) and ``fixed`` (subject) inside ``mask``, after checking the mask.
 
     Raises:
@@ -307,17 +345,17 @@ def _checked_similarity(fixed: sitk.Image, warped: sitk.Image, mask: sitk.Image,
     if not inside.any():
         raise DataError(f"{source}: registration to the brain template diverged (the brain mask is empty)")
     volume = inside.sum() * float(np.prod(mask.GetSpacing())) / 1000.0
-    low, high = limits["min_volume_ml"], limits["max_volume_ml"]
+    low, high = limits.min_volume_ml, limits.max_volume_ml
     if not low <= volume <= high:
         raise DataError(
             f"{source}: registration to the brain template diverged (brain mask of {volume:.0f} ml,"
             f" needs {low:.0f} to {high:.0f} ml)"
         )
     similarity = _similarity(fixed, warped, inside)
-    if similarity < limits["min_similarity"]:
+    if similarity < limits.min_similarity:
         raise DataError(
             f"{source}: registration to the brain template diverged (correlation {similarity:.2f} inside the"
-            f" brain, needs >= {limits['min_similarity']:.2f})"
+            f" brain, needs >= {limits.min_similarity:.2f})"
         )
     return similarity
 
@@ -327,16 +365,8 @@ def extract_brain(
     resolution: int = 2,
     deformable: bool = True,
     *,
-    affine_iterations: int = 100,
-    bspline_iterations: int = 20,
-    mesh_size: int = 5,
-    sampling: float = 0.1,
-    mask_dilation: int = 3,
-    seed: int = 1,
-    min_similarity: float = 0.45,
-    min_volume_ml: float = 500.0,
-    max_volume_ml: float = 2500.0,
     source: str = "volume",
+    **settings,
 ) -> BrainExtraction:
     """Brain mask of a skull-on (or skull-stripped) T1 head, by registering the MNI152 template onto it.
 
@@ -344,21 +374,9 @@ def extract_brain(
         image: the subject, a 3-D scalar image of any pixel type with its physical geometry.
         resolution: template voxel size in mm, 1 or 2. Defaults to 2.
         deformable: add the B-spline stage after the affine one. Defaults to True.
-        affine_iterations: gradient-descent iterations per resolution of the affine stage. Defaults to 100.
-        bspline_iterations: LBFGSB iterations per resolution of the B-spline stage. Defaults to 20.
-        mesh_size: B-spline mesh cells per axis over the subject's field of view. Defaults to 5.
-        sampling: fraction of voxels the metric samples. Defaults to 0.1.
-        mask_dilation: the metric only sees template points inside its brain mask dilated by this many
-            voxels. Defaults to 3.
-        seed: metric sampling seed, >= 1; fixed, so that masks repeat exactly (the similarity to rounding of
-            multi-threaded sums). Defaults to 1.
-        min_similarity: raise when the correlation of the warped template and the subject inside the mask is
-            below this. A real skull-on T1 head scored 0.67-0.70 and the template under random affine and elastic
-            warps 0.79-0.98, while noise and upside-down, front-back flipped or >= 45-degree rotated heads scored
-            0.31 or less. Defaults to 0.45.
-        min_volume_ml: raise when the mask is smaller (millilitres). Defaults to 500.
-        max_volume_ml: raise when the mask is larger (millilitres). Defaults to 2500.
         source: name of the image in error messages. Defaults to ``"volume"``.
+        **settings: the fields of :class:`RegistrationSettings` (iterations, mesh, sampling, seed, and the
+            similarity and volume limits that detect a diverged registration).
 
     Returns:
         The mask, transforms and similarity; see :class:`BrainExtraction`. At 2 mm on two CPU cores the
@@ -369,10 +387,8 @@ def extract_brain(
             ``min_similarity``), or the mask is empty or of implausible volume.
         ConfigError: a setting is out of range.
     """
-    settings = dict(affine_iterations=affine_iterations, bspline_iterations=bspline_iterations, mesh_size=mesh_size)
-    settings.update(sampling=sampling, mask_dilation=mask_dilation, seed=seed)
-    limits = dict(min_similarity=min_similarity, min_volume_ml=min_volume_ml, max_volume_ml=max_volume_ml)
-    check_settings(resolution, **settings, **limits)
+    check_resolution(resolution)
+    settings = RegistrationSettings.of(**settings)
     check_registrable(image, source)
     fixed = _robust_rescale(image)
     # Threads sum the metric in a varying order, so masks differed from run to run; one thread is as fast here.
@@ -387,5 +403,5 @@ def extract_brain(
     warped_mask = sitk.Resample(sitk.Cast(template_mask, sitk.sitkFloat32), fixed, transform, sitk.sitkLinear, 0.0)
     mask = sitk.Cast(warped_mask > 0.5, sitk.sitkUInt8)
     warped = sitk.Resample(template, fixed, transform, sitk.sitkLinear, 0.0)
-    similarity = _checked_similarity(fixed, warped, mask, limits, source)
+    similarity = _checked_similarity(fixed, warped, mask, settings, source)
     return BrainExtraction(mask, transform, similarity, image, template, template_mask, affine, bspline)
