@@ -32,7 +32,7 @@ from monai.inferers import SlidingWindowInferer
 from monai.inferers.utils import _get_scan_interval
 from monai.utils import set_determinism
 
-from medmonai.data.mni_template import load_template
+from medmonai.data.synthetic.template import load_template
 from medmonai.handlers import load_weights
 from medmonai.scoring import MapPostprocessor, SlidingWindowMapper, window_scorer
 from medmonai.transforms import SimpleITKNormalize

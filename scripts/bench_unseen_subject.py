@@ -30,8 +30,8 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
-from medmonai.data.mni_template import save_volume
 from medmonai.data.synthetic import LESION_KINDS, add_lesions
+from medmonai.data.synthetic.template import save_volume
 from medmonai.errors import DataError, install_excepthook
 from medmonai.transforms.brain import N4BiasCorrection, extract_brain
 from medmonai.utils.outputs import atomic_directory, figure_png_bytes

@@ -1,4 +1,4 @@
-"""Ignite/MONAI engines: trainers, evaluators and the evaluation protocols that drive them.
+"""Ignite/MONAI engines: trainers, evaluators, and the 3-D evaluation protocol that drives two evaluators.
 
 Handlers (checkpoints, progress, summaries, writers, reports) live in :mod:`medmonai.handlers`.
 """
@@ -13,7 +13,7 @@ from medmonai.engines.anomaly_methods import (
     shown_method,
     trained_models,
 )
-from medmonai.engines.one_class_evaluation import OneClassEvaluation, ReconstructionErrorEvaluator
+from medmonai.engines.reconstruction_evaluator import ReconstructionErrorEvaluator
 from medmonai.engines.segmentation_trainer import AnomalySegmentationTrainer
 from medmonai.engines.vae_evaluator import VAEEvaluator
 from medmonai.engines.vae_trainer import CorruptedBatch, OutputLoss, ReconstructionTrainer
@@ -24,7 +24,6 @@ __all__ = [
     "AnomalyMapEvaluator",
     "AnomalySegmentationTrainer",
     "CorruptedBatch",
-    "OneClassEvaluation",
     "OutputLoss",
     "ReconstructionErrorEvaluator",
     "ReconstructionTrainer",

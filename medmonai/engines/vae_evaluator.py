@@ -11,7 +11,8 @@ from monai.networks.utils import eval_mode
 
 from medmonai.errors import ConfigError
 from medmonai.keys import Keys
-from medmonai.losses.elbo import RECONSTRUCTION_LOSSES, gaussian_kl, reconstruction_nll
+from medmonai.losses.elbo import RECONSTRUCTION_LOSSES
+from medmonai.scoring.images import elbo_terms
 
 __all__ = ["VAEEvaluator"]
 
@@ -71,12 +72,7 @@ class VAEEvaluator(SupervisedEvaluator):
         inputs, labels = batch[0], batch[1]
         with eval_mode(engine.network), torch.no_grad():
             out = engine.inferer(inputs, engine.network, sample=True)
-            nll = reconstruction_nll(out[Keys.RECON], inputs, self.reconstruction)
-            for _ in range(self.n_samples - 1):  # further draws from the same posterior, decoded only
-                recon = engine.network.decode(engine.network.reparameterize(out[Keys.MU], out[Keys.LOGVAR]))
-                nll = nll + reconstruction_nll(recon, inputs, self.reconstruction)
-            nll = nll / self.n_samples
-            kl = gaussian_kl(out[Keys.MU], out[Keys.LOGVAR])
+            nll, kl = elbo_terms(engine.network, out, inputs, self.reconstruction, self.n_samples)
         engine.state.output = {
             Keys.IMAGE: inputs,
             Keys.LABEL: labels,

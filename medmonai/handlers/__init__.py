@@ -1,7 +1,8 @@
 """Ignite handlers: what attaches to an engine and saves, logs, writes or reports.
 
 Checkpoints and weights, progress, training summaries, per-epoch reseeding, metric means, map and score writers,
-and the reports that collect an evaluator's outputs into figures and tables.
+and the reports, which all build on :class:`ScoreBuffer`: it keeps an evaluator's per-item outputs over a run
+and reports when the run completes. Study-specific reports live in :mod:`medmonai.apps`.
 """
 
 from medmonai.handlers.anomaly_collector import AnomalyCollector
@@ -9,23 +10,21 @@ from medmonai.handlers.checkpoint import (
     ModelExporter,
     ResumableCheckpoint,
     RNGState,
-    WeightsLoader,
     latest_checkpoint,
     load_weights,
 )
-from medmonai.handlers.disease_report import DiseaseAUCReport
 from medmonai.handlers.histogram import ValueHistogram
 from medmonai.handlers.ignite_metrics import ItemMean, mean_of
 from medmonai.handlers.latent_report import LatentReport
 from medmonai.handlers.map_writer import MapWriter
 from medmonai.handlers.progress import TrainingProgressBar
 from medmonai.handlers.reseed import EpochReseed
+from medmonai.handlers.score_buffer import ScoreBuffer, as_array
 from medmonai.handlers.score_table import ScoreTable
 from medmonai.handlers.training_summary import TrainingSummary
 
 __all__ = [
     "AnomalyCollector",
-    "DiseaseAUCReport",
     "EpochReseed",
     "ItemMean",
     "LatentReport",
@@ -33,11 +32,12 @@ __all__ = [
     "ModelExporter",
     "RNGState",
     "ResumableCheckpoint",
+    "ScoreBuffer",
     "ScoreTable",
     "TrainingProgressBar",
     "TrainingSummary",
     "ValueHistogram",
-    "WeightsLoader",
+    "as_array",
     "latest_checkpoint",
     "load_weights",
     "mean_of",

@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 import numpy as np
-from ignite.engine import Engine, Events
+from ignite.engine import Engine
 
+from medmonai.handlers.score_buffer import ScoreBuffer
 from medmonai.keys import Keys
 from medmonai.metrics import lesion_detection
 from medmonai.scoring import image_score
@@ -17,7 +18,7 @@ __all__ = ["AnomalyCollector", "HEALTHY"]
 HEALTHY = "healthy"
 
 
-class AnomalyCollector:
+class AnomalyCollector(ScoreBuffer):
     """Collect in-region voxel scores, image scores and (given thresholds) segmentation counts per method.
 
     Per volume it keeps, for every method, the map values inside the evaluation region (float32) and one image
@@ -43,18 +44,19 @@ class AnomalyCollector:
         self.image_score_method = image_score_method
         self.image_score_percentile = image_score_percentile
         self.voxel_thresholds = dict(voxel_thresholds) if voxel_thresholds else None
+        super().__init__()
+
+    def reset(self) -> None:
+        """Forget earlier runs."""
+        super().reset()
         self.scores: dict[str, list[np.ndarray]] = defaultdict(list)
         self.image_scores: dict[str, list[float]] = defaultdict(list)
         self.counts: dict[str, list[dict]] = defaultdict(list)
         self.labels: list[np.ndarray] = []
         self.kinds: list[str] = []
 
-    def attach(self, engine: Engine) -> None:
-        """Register one method per event."""
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self.iteration_completed)
-
     def iteration_completed(self, engine: Engine) -> None:
-        """Collect one volume."""
+        """Collect one volume: values per method, kept per volume rather than per item of a batch."""
         out = engine.state.output
         region, label = out["region"], out[Keys.LABEL]
         truth = np.zeros(region.shape, bool) if label is None else label > 0

@@ -24,7 +24,7 @@ from ignite.handlers import Checkpoint, DiskSaver
 from medmonai.errors import CheckpointError, reason
 from medmonai.utils.outputs import atomic_write_bytes
 
-__all__ = ["RNGState", "ResumableCheckpoint", "ModelExporter", "WeightsLoader", "latest_checkpoint", "load_weights"]
+__all__ = ["RNGState", "ResumableCheckpoint", "ModelExporter", "latest_checkpoint", "load_weights"]
 
 logger = logging.getLogger(__name__)
 _EPOCH = re.compile(r"^checkpoint_epoch=(\d+)\.pt$")  # ignite names multi-object saves "checkpoint_..."
@@ -167,33 +167,6 @@ def load_weights(path: str | Path, network: torch.nn.Module, map_location: Any =
         raise CheckpointError(
             f"{path}: weights do not fit the network ({reason(e)}); check latent_size and shapes"
         ) from e
-
-
-class WeightsLoader:
-    """Handler that loads network weights when the engine starts (see :func:`load_weights` for accepted files).
-
-    Loading at ``STARTED`` rather than at construction lets MONAI's property checks build the evaluator of a
-    bundle whose weights are not there yet.
-
-    Args:
-        load_path: the weights file.
-        network: the module to load into.
-        map_location: ``map_location`` for ``torch.load``. Defaults to ``"cpu"``.
-    """
-
-    def __init__(self, load_path: str | Path, network: torch.nn.Module, map_location: Any = "cpu") -> None:
-        self.load_path = Path(load_path)
-        self.network = network
-        self.map_location = map_location
-
-    def attach(self, engine: Engine) -> None:
-        """Register the load at ``STARTED``."""
-        engine.add_event_handler(Events.STARTED, self)
-
-    def __call__(self, engine: Engine) -> None:
-        """Load the weights."""
-        load_weights(self.load_path, self.network, self.map_location)
-        logger.info(f"loaded weights from {self.load_path}")
 
 
 class ModelExporter:

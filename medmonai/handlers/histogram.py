@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from ignite.engine import Engine, Events
+from ignite.engine import Engine
 
+from medmonai.handlers.score_buffer import ScoreBuffer
 from medmonai.keys import Keys
 from medmonai.utils.outputs import figure_png_bytes, write_outputs
 from medmonai.viz.figures import histogram_figure
@@ -14,7 +15,7 @@ from medmonai.viz.figures import histogram_figure
 __all__ = ["ValueHistogram"]
 
 
-class ValueHistogram:
+class ValueHistogram(ScoreBuffer):
     """Collect ``engine.state.batch[key]`` over an evaluation and save its histogram per class as a PNG.
 
     Args:
@@ -33,32 +34,17 @@ class ValueHistogram:
         class_names: dict[int, str] | None = None,
         log_count: bool = True,
     ) -> None:
+        super().__init__(batch_keys=(key, Keys.LABEL))
         self.output_dir = Path(output_dir)
         self.key = key
         self.file_name = file_name or f"{key}_hist.png"
         self.class_names = {int(k): v for k, v in class_names.items()} if class_names else {}
         self.log_count = log_count
-        self.values: list[np.ndarray] = []
-        self.labels: list[np.ndarray] = []
-
-    def attach(self, engine: Engine) -> None:
-        """Register one method per event."""
-        engine.add_event_handler(Events.STARTED, self.started)
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self.iteration_completed)
-        engine.add_event_handler(Events.COMPLETED, self.completed)
-
-    def started(self, engine: Engine) -> None:
-        """Forget earlier runs."""
-        self.values, self.labels = [], []
-
-    def iteration_completed(self, engine: Engine) -> None:
-        """Keep the batch's values and labels."""
-        self.values.append(np.asarray(engine.state.batch[self.key], dtype=np.float64).reshape(-1))
-        self.labels.append(np.asarray(engine.state.batch[Keys.LABEL]).reshape(-1))
 
     def completed(self, engine: Engine) -> None:
         """Draw and save the histogram."""
-        values, labels = np.concatenate(self.values), np.concatenate(self.labels)
+        values = self.values(self.key).astype(np.float64).reshape(-1)
+        labels = self.values(Keys.LABEL).reshape(-1)
         groups = {self.class_names.get(int(c), str(c)): values[labels == c] for c in np.unique(labels)}
         fig = histogram_figure(
             groups, xlabel=self.key, title=f"{self.key} of {len(values)} items", log_count=self.log_count

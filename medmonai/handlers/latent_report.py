@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from ignite.engine import Engine, Events
+from ignite.engine import Engine
 from monai.networks.utils import eval_mode
 from sklearn.metrics import roc_auc_score
 
+from medmonai.handlers.score_buffer import ScoreBuffer
 from medmonai.keys import Keys
 from medmonai.metrics.latent import latent_separation
 from medmonai.utils.outputs import figure_png_bytes, json_bytes, read_json, write_outputs
@@ -33,7 +34,7 @@ _VIEW_NAMES = {"latent": "Latent", "t-SNE": "t-SNE of", "jitter": "1-D"}
 _VIEW_AXES = {"latent": ("z[0]", "z[1]"), "t-SNE": ("t-SNE 1", "t-SNE 2"), "jitter": ("z[0]", "jitter")}
 
 
-class LatentReport:
+class LatentReport(ScoreBuffer):
     """Collect ``mu`` and labels from a VAE evaluator and write the latent report when it completes.
 
     Writes into ``output_dir``, all at once and atomically: ``metrics.json`` (the evaluator's metrics, the
@@ -82,29 +83,20 @@ class LatentReport:
         self.metric_suffix = metric_suffix
         self.scatter_file = scatter_file
         self.extra_metrics = dict(extra_metrics or {})
-        self._reset()
+        super().__init__(output_keys=(Keys.MU, Keys.LABEL, Keys.ELBO))
 
-    def _reset(self) -> None:
-        self.latents: list[np.ndarray] = []
-        self.labels: list[np.ndarray] = []
-        self.elbo: list[np.ndarray] = []
+    def reset(self) -> None:
+        """Forget earlier runs, and restart the seeded example sample."""
+        super().reset()
         self.examples: dict[int, list[torch.Tensor]] = defaultdict(list)
         self.seen: dict[int, int] = defaultdict(int)
         self.rng = np.random.default_rng(self.seed)
 
-    def attach(self, engine: Engine) -> None:
-        """Register one method per event."""
-        engine.add_event_handler(Events.STARTED, lambda _: self._reset())
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self.iteration_completed)
-        engine.add_event_handler(Events.COMPLETED, self.completed)
-
     def iteration_completed(self, engine: Engine) -> None:
-        """Keep the batch's ``mu`` and labels, and a seeded uniform sample of images per class (reservoir)."""
+        """Keep the batch's ``mu``, labels and ELBO, and a seeded uniform sample of images per class (reservoir)."""
+        super().iteration_completed(engine)
         out = engine.state.output
         labels = out[Keys.LABEL].detach().cpu().numpy().reshape(-1)
-        self.latents.append(out[Keys.MU].detach().cpu().numpy())
-        self.labels.append(labels)
-        self.elbo.append(out[Keys.ELBO].detach().cpu().numpy().reshape(-1))
         for image, label in zip(out[Keys.IMAGE], labels, strict=True):
             kept, self.seen[int(label)] = self.examples[int(label)], self.seen[int(label)] + 1
             if len(kept) < self.num_reconstructions:
@@ -114,12 +106,12 @@ class LatentReport:
 
     def completed(self, engine: Engine) -> None:
         """Compute metrics, draw figures, then write everything."""
-        latents, labels = np.concatenate(self.latents), np.concatenate(self.labels)
+        latents, labels = self.values(Keys.MU), self.values(Keys.LABEL).reshape(-1)
         metrics: dict[str, Any] = {k: float(v) for k, v in engine.state.metrics.items()}
         separation = latent_separation(latents, labels, k=self.knn_k, seed=self.seed)
         metrics.update({f"{k}{self.metric_suffix}": v for k, v in separation.items()})
         if len(np.unique(labels)) == 2:
-            score = -np.concatenate(self.elbo)  # the less likely under the model, the more anomalous
+            score = -self.values(Keys.ELBO).reshape(-1)  # the less likely under the model, the more anomalous
             metrics[f"elbo_auroc{self.metric_suffix}"] = float(roc_auc_score(labels == labels.max(), score))
         metrics.update(self.extra_metrics)
         metrics["n_images"] = int(len(labels))

@@ -8,10 +8,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import torch
-from ignite.engine import Engine, Events
+import numpy as np
+from ignite.engine import Engine
 
 from medmonai.errors import ConfigError
+from medmonai.handlers.score_buffer import ScoreBuffer
 from medmonai.utils.outputs import atomic_write_bytes
 
 __all__ = ["ScoreTable"]
@@ -19,14 +20,12 @@ __all__ = ["ScoreTable"]
 logger = logging.getLogger(__name__)
 
 
-def _values(batch_value, n: int) -> list:
-    """A collated batch entry as ``n`` plain values (tensor rows, or list items)."""
-    if isinstance(batch_value, torch.Tensor):
-        return batch_value.detach().reshape(n, -1)[:, 0].cpu().tolist() if batch_value.numel() else [None] * n
-    return list(batch_value)
+def _column(values: np.ndarray, n: int) -> list:
+    """One value per item: the first element of each item's row (scores are ``(B,)`` or ``(B, 1)``)."""
+    return values.reshape(n, -1)[:, 0].tolist() if values.size else [None] * n
 
 
-class ScoreTable:
+class ScoreTable(ScoreBuffer):
     """Collect ``(B,)`` scores from an evaluator's output, with identifying columns from its batch, into a CSV.
 
     The file (``path``) is written atomically when the evaluator completes; if it fails, nothing is written and an
@@ -45,29 +44,16 @@ class ScoreTable:
         if not scores:
             raise ConfigError("ScoreTable needs at least one {column: output key} score")
         self.path, self.scores, self.id_keys = Path(path), dict(scores), list(id_keys)
-        self.rows: list[list] = []
+        super().__init__(output_keys=list(self.scores.values()), batch_keys=self.id_keys)
 
-    def attach(self, engine: Engine) -> None:
-        """Reset at start, collect every iteration, write at completion."""
-        engine.add_event_handler(Events.STARTED, lambda _: self.rows.clear())
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self.collect)
-        engine.add_event_handler(Events.COMPLETED, self.write)
-
-    def collect(self, engine: Engine) -> None:
-        """Append this batch's rows."""
-        output, batch = engine.state.output, engine.state.batch
-        missing = [k for k in self.scores.values() if k not in output] + [k for k in self.id_keys if k not in batch]
-        if missing:
-            raise ConfigError(f"ScoreTable: {missing} not in the evaluator's output or batch")
-        n = len(output[next(iter(self.scores.values()))])
-        columns = [_values(batch[k], n) for k in self.id_keys] + [_values(output[k], n) for k in self.scores.values()]
-        self.rows.extend(zip(*columns, strict=True))
-
-    def write(self, engine: Engine) -> None:
+    def completed(self, engine: Engine) -> None:
         """Write the table."""
+        first = self.values(next(iter(self.scores.values())))
+        n = len(first)
+        columns = [_column(self.values(k), n) for k in (*self.id_keys, *self.scores.values())]
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\n")
         writer.writerow([*self.id_keys, *self.scores])
-        writer.writerows(self.rows)
+        writer.writerows(zip(*columns, strict=True))
         atomic_write_bytes(self.path, text.getvalue().encode())
-        logger.info(f"wrote {len(self.rows)} rows to {self.path}")
+        logger.info(f"wrote {n} rows to {self.path}")

@@ -1,7 +1,8 @@
-"""Anomaly scoring: voxel maps, post-processing, image scores and thresholds calibrated on healthy data."""
+"""Anomaly scoring: per-image scores, voxel maps, post-processing, and thresholds calibrated on healthy data."""
 
 from medmonai.scoring.aggregate import IMAGE_SCORES, image_score
 from medmonai.scoring.combine import COMBINATION_RULES, HealthyScaleCombination
+from medmonai.scoring.images import elbo_terms, reconstruction_error
 from medmonai.scoring.maps import (
     MAP_KINDS,
     RESIDUAL_KINDS,
@@ -27,9 +28,11 @@ __all__ = [
     "ReconstructionResidual",
     "SlidingWindowMapper",
     "VoxelwiseStandardization",
+    "elbo_terms",
     "image_score",
     "mean_std_threshold",
     "percentile_threshold",
+    "reconstruction_error",
     "resample_to",
     "segment",
     "threshold_at_fpr",

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from medmonai.data import LESION_KINDS, brain_mri_datalists, embedded_brains
-from medmonai.data.embedded_brains import HELDOUT_STRENGTH, TRAIN_CONTRASTS, TRAIN_STRENGTH
+from medmonai.data.synthetic.embedded_brains import HELDOUT_STRENGTH, TRAIN_CONTRASTS, TRAIN_STRENGTH
 from medmonai.errors import ConfigError
 
 SMALL = dict(n_train=2, n_val=1, n_test_lesion=4, n_test_healthy=1)
@@ -88,7 +88,7 @@ def test_rejects_bad_counts(tmp_path):
 
 
 def test_the_cache_name_follows_the_generators_code(tmp_path):
-    from medmonai.data.mni_template import generator_version
+    from medmonai.data.synthetic.template import generator_version
 
     version = generator_version()
     assert len(version) == 8 and int(version, 16) >= 0

@@ -5,7 +5,7 @@ import pytest
 import SimpleITK as sitk
 
 from medmonai.data import isles_datalist
-from medmonai.data.embedded_isles import embedded_siss
+from medmonai.data.synthetic.embedded_isles import embedded_siss
 from medmonai.errors import ConfigError
 
 

@@ -9,7 +9,8 @@ import pytest
 from scipy import ndimage
 
 from medmonai.data import embedded_oct, kermany_datalists
-from medmonai.data.synthetic.retina import OCT_FINDINGS, random_anatomy, retina_bscan
+from medmonai.data.readers.kermany import OCT_CLASSES
+from medmonai.data.synthetic.retina import random_anatomy, retina_bscan
 from medmonai.errors import ConfigError
 
 
@@ -20,7 +21,7 @@ def test_scans_are_deterministic_per_seed():
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
-@pytest.mark.parametrize("finding", OCT_FINDINGS[1:])
+@pytest.mark.parametrize("finding", OCT_CLASSES[1:])
 def test_each_finding_changes_the_retina_and_nothing_above_it(finding):
     anatomy = random_anatomy(np.random.default_rng(0))
     # the same seed draws the same scan position and geometry; the finding then changes the retina
@@ -44,6 +45,6 @@ def test_the_embedded_tree_is_read_like_the_real_one(tmp_path):
     lists = kermany_datalists(root, val_fraction=0.34)
     assert len(lists["train"]) + len(lists["val"]) == 6
     assert not {i["patient"] for i in lists["train"]} & {i["patient"] for i in lists["val"]}
-    assert sorted(i["class"] for i in lists["test"]) == sorted([c for c in OCT_FINDINGS for _ in range(4)])
+    assert sorted(i["class"] for i in lists["test"]) == sorted([c for c in OCT_CLASSES for _ in range(4)])
     with pytest.raises(ConfigError, match="normal_patients >= 2"):
         embedded_oct(tmp_path, normal_patients=1)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from medmonai.data.isles import isles_datalist, read_header
+from medmonai.data.readers.isles import isles_datalist, read_header
 from medmonai.errors import DataError
 
 MODALITIES = ("DWI", "Flair", "T1", "T2")

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from medmonai.data.io import load_grayscale
-from medmonai.data.kermany import OCT_CLASSES, kermany_datalists, patient_id
+from medmonai.data.readers.kermany import OCT_CLASSES, kermany_datalists, patient_id
 from medmonai.errors import ConfigError, DataError
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from medmonai.data.medmnist import MEDMNIST_KEYS, read_medmnist
+from medmonai.data.readers.medmnist import MEDMNIST_KEYS, read_medmnist
 from medmonai.errors import DataError
 from tests.conftest import real_digit_arrays
 

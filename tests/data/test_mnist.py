@@ -3,7 +3,7 @@ import gzip
 import numpy as np
 import pytest
 
-from medmonai.data.mnist import read_idx, read_mnist, read_mnist_npz
+from medmonai.data.readers.mnist import read_idx, read_mnist, read_mnist_npz
 from medmonai.errors import DataError
 from tests.conftest import idx_bytes, write_mnist_idx, write_mnist_npz
 
@@ -19,24 +19,24 @@ from tests.conftest import idx_bytes, write_mnist_idx, write_mnist_npz
 def test_read_idx_folder_round_trips(tmp_path, case):
     written = write_mnist_idx(tmp_path, **case)
     arrays = read_mnist(tmp_path)
-    np.testing.assert_array_equal(arrays.train_images, written["x_train"])
-    np.testing.assert_array_equal(arrays.train_labels, written["y_train"])
-    np.testing.assert_array_equal(arrays.test_images, written["x_test"])
-    np.testing.assert_array_equal(arrays.test_labels, written["y_test"])
-    assert arrays.train_images.dtype == np.uint8 and arrays.train_labels.dtype == np.int64
+    np.testing.assert_array_equal(arrays.images["train"], written["x_train"])
+    np.testing.assert_array_equal(arrays.labels["train"], written["y_train"])
+    np.testing.assert_array_equal(arrays.images["test"], written["x_test"])
+    np.testing.assert_array_equal(arrays.labels["test"], written["y_test"])
+    assert arrays.images["train"].dtype == np.uint8 and arrays.labels["train"].dtype == np.int64
 
 
 def test_read_idx_in_torchvision_raw_subfolder(tmp_path):
     written = write_mnist_idx(tmp_path / "raw")
-    np.testing.assert_array_equal(read_mnist(tmp_path).test_labels, written["y_test"])
+    np.testing.assert_array_equal(read_mnist(tmp_path).labels["test"], written["y_test"])
 
 
 def test_read_npz_folder_and_file(tmp_path):
     written = write_mnist_npz(tmp_path / "mnist.npz")
     for source in (tmp_path, tmp_path / "mnist.npz"):
         arrays = read_mnist(source)
-        np.testing.assert_array_equal(arrays.train_images, written["x_train"])
-        np.testing.assert_array_equal(arrays.test_labels, written["y_test"])
+        np.testing.assert_array_equal(arrays.images["train"], written["x_train"])
+        np.testing.assert_array_equal(arrays.labels["test"], written["y_test"])
 
 
 def test_npz_with_wrong_keys(tmp_path):

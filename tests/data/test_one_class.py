@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from medmonai.data import dicom_patches, one_class_sets
+from medmonai.apps.one_class import one_class_sets
+from medmonai.data import dicom_patches
 from medmonai.errors import ConfigError, DataError
 from tests.conftest import write_mnist_idx
 from tests.data.test_medmnist import write_npz

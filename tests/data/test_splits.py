@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from medmonai.data.splits import parse_classes, select_classes, stratified_split
+from medmonai.data.splits import parse_classes, select_classes, split_by_group, stratified_split
 from medmonai.errors import ConfigError, DataError
 
 
@@ -53,3 +53,16 @@ def test_stratified_split_is_seeded_disjoint_and_stratified():
 def test_stratified_split_bad_fraction():
     with pytest.raises(ConfigError, match=r"split fraction must be in \(0, 1\), got 1.5"):
         stratified_split(np.zeros(10), 1.5, 0)
+
+
+def test_split_by_group_keeps_each_patient_on_one_side():
+    items = [f"CNV-{patient}-{scan}.jpeg" for patient in range(10) for scan in range(3)]
+    kept, held = split_by_group(items, lambda name: name.split("-")[1], val_fraction=0.2, seed=0)
+    assert len(held) == 6 and len(kept) == 24 and sorted(kept + held) == sorted(items)
+    assert not {k.split("-")[1] for k in kept} & {h.split("-")[1] for h in held}
+    assert (kept, held) == split_by_group(items, lambda name: name.split("-")[1], 0.2, seed=0)  # seeded
+
+
+def test_split_by_group_needs_two_groups():
+    with pytest.raises(DataError, match="need at least 2 patients"):
+        split_by_group(["a-1-0.jpeg", "a-1-1.jpeg"], lambda name: name.split("-")[1], 0.5, seed=0)

@@ -5,7 +5,6 @@ import pytest
 from nilearn.datasets import load_mni152_template
 from scipy import ndimage
 
-from medmonai.data.mni_template import load_template
 from medmonai.data.synthetic import (
     CONTRASTS,
     LESION_KINDS,
@@ -23,6 +22,7 @@ from medmonai.data.synthetic import (
     template_subject,
     tissue_intensities,
 )
+from medmonai.data.synthetic.template import load_template
 
 CSF, GM, WM = 1, 2, 3
 

@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 from monai.data import DataLoader
 
-from medmonai.data import OneClassSets
-from medmonai.engines import OneClassEvaluation, ReconstructionErrorEvaluator
-from medmonai.handlers import DiseaseAUCReport
+from medmonai.apps.oct import DiseaseAUCReport
+from medmonai.apps.one_class import one_class_metrics
+from medmonai.engines import ReconstructionErrorEvaluator
 from medmonai.keys import Keys
 
 
@@ -27,14 +27,13 @@ def test_reconstruction_error_is_the_mean_per_pixel_bce():
     assert torch.allclose(by_hand, torch.full((3,), float(np.log(2))))  # BCE against 0.5 is log 2 for any target
 
 
-def test_one_class_metrics_by_hand(tmp_path):
-    report = OneClassEvaluation(OneClassSets(np.zeros(1), np.zeros(1)), Half(), tmp_path, "x", k=2.0)
+def test_one_class_metrics_by_hand():
     errors = {
         "train": np.array([1.0, 3.0]),  # mean 2, sd 1: threshold 4
         "test_normal": np.array([1.0, 5.0, 2.0, 3.0]),  # 1 of 4 above 4: FPR 25%
         "noise": np.array([4.5, 3.5]),  # 1 of 2 above: 50%
     }
-    metrics = report.metrics(errors)
+    metrics = one_class_metrics(errors, k=2.0)
     assert metrics["threshold"] == pytest.approx(4.0)
     assert metrics["test_normal_fpr"] == pytest.approx(25.0)
     assert metrics["noise/detection_rate"] == pytest.approx(50.0)

@@ -7,7 +7,7 @@ from monai.data import MetaTensor
 from monai.transforms import Rand3DElasticd
 from scipy import ndimage
 
-from medmonai.data.mni_template import load_template
+from medmonai.data.synthetic.template import load_template
 from medmonai.errors import ConfigError, DataError
 from medmonai.metrics import dice
 from medmonai.transforms import ExtractBrain, ExtractBraind, N4BiasCorrection, N4BiasCorrectiond, extract_brain

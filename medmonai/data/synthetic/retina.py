@@ -1,7 +1,7 @@
 """Retinal OCT B-scan phantoms: a layered, speckled retina with a foveal pit, and three disease patterns.
 
 Every image is SYNTHETIC. The phantoms stand in for the Kermany OCT2017 classes so that the OCT bundle runs offline
-(:func:`medmonai.data.embedded_oct`); numbers measured on them say nothing about real OCT.
+(:func:`medmonai.data.synthetic.embedded_oct`); numbers measured on them say nothing about real OCT.
 
 - anatomy: nine retinal layers (nerve fibre layer to RPE) over the choroid, with per-patient thicknesses,
   reflectivities, curvature and tilt, and a foveal pit that thins the inner layers;
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["OCT_FINDINGS", "RetinaAnatomy", "random_anatomy", "retina_bscan"]
+from medmonai.data.readers.kermany import OCT_CLASSES
 
-OCT_FINDINGS = ("NORMAL", "CNV", "DME", "DRUSEN")
+__all__ = ["RetinaAnatomy", "random_anatomy", "retina_bscan"]
 
 # name, thickness in pixels away from the fovea (at height 240), reflectivity: inner to outer retina
 _LAYERS = (
@@ -85,7 +85,7 @@ def retina_bscan(
     """One synthetic OCT B-scan as ``(height, width)`` uint8.
 
     Args:
-        finding: one of :data:`OCT_FINDINGS`.
+        finding: one of :data:`OCT_CLASSES`.
         rng: the random generator (position of the scan, disease features, speckle).
         anatomy: the patient's retina; None draws one. Defaults to None.
         width: image width in pixels. Defaults to 320.
@@ -94,8 +94,8 @@ def retina_bscan(
     Raises:
         ValueError: an unknown ``finding``.
     """
-    if finding not in OCT_FINDINGS:
-        raise ValueError(f"finding must be one of {OCT_FINDINGS}, got {finding!r}")
+    if finding not in OCT_CLASSES:
+        raise ValueError(f"finding must be one of {OCT_CLASSES}, got {finding!r}")
     anatomy = anatomy or random_anatomy(rng)
     scale = height / 240.0
     x = np.arange(width, dtype=np.float64)

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage
 
-from medmonai.data.mni_template import load_template, load_tissue_maps
+from medmonai.data.synthetic.template import load_template, load_tissue_maps
 
 __all__ = ["TISSUE_LABELS", "Tissues", "load_tissues"]
 

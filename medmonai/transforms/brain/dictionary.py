@@ -11,7 +11,7 @@ from monai.data import MetaTensor
 from monai.transforms import MapTransform
 from monai.utils import convert_to_dst_type, convert_to_numpy, ensure_tuple
 
-from medmonai.data.volumes import ras_affine
+from medmonai.data.io import ras_affine
 from medmonai.transforms.brain.array import ExtractBrain, N4BiasCorrection, affine_of, array_from_image
 from medmonai.transforms.brain.registration import BrainExtraction, image_from_array
 

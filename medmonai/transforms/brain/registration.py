@@ -141,7 +141,7 @@ def load_template_images(resolution: int = 2) -> tuple[sitk.Image, sitk.Image]:
     """
     if resolution not in (1, 2):
         raise ConfigError(f"resolution must be 1 or 2 (mm), got {resolution!r}")
-    from medmonai.data.mni_template import load_template
+    from medmonai.data.synthetic.template import load_template
 
     t1, mask, affine = load_template(resolution)
     return image_from_array(t1.astype(np.float32), affine), image_from_array(mask.astype(np.uint8), affine)

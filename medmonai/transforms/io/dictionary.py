@@ -8,8 +8,7 @@ from typing import Any
 from monai.config import KeysCollection
 from monai.transforms import MapTransform
 
-from medmonai.data.io import load_grayscale
-from medmonai.data.volumes import load_volume
+from medmonai.data.io import load_grayscale, load_volume
 
 __all__ = ["LoadVolumed", "LoadGrayscaled"]
 

@@ -7,7 +7,7 @@ Sources, in order of precedence per split:
 - ``isles_dir`` (test only): an ISLES 2015 SISS training folder, read by :func:`medmonai.data.isles_datalist`
   (the chosen modality is the image, the ``.OT.`` mask the label; the brain mask is the nonzero region);
 - ``datalist``: one JSON with ``training``, ``validation`` and ``test`` sections;
-- otherwise the embedded MNI152-based population (:func:`medmonai.data.embedded_brains`).
+- otherwise the embedded MNI152-based population (:func:`medmonai.data.synthetic.embedded_brains`).
 
 Every case's headers are checked up front (3-D, readable, image/mask/label on one voxel grid), so bad input
 fails before any output is written.
@@ -19,11 +19,11 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from medmonai.data.brain_masks import add_brain_masks
-from medmonai.data.embedded_brains import embedded_brains
-from medmonai.data.headers import check_same_grid, read_header
-from medmonai.data.isles import isles_datalist
-from medmonai.data.manifests import PATH_KEYS, read_datalist
+from medmonai.data.io import check_same_grid, read_header
+from medmonai.data.readers.brain_masks import add_brain_masks
+from medmonai.data.readers.isles import isles_datalist
+from medmonai.data.readers.manifests import PATH_KEYS, read_datalist
+from medmonai.data.synthetic.embedded_brains import embedded_brains
 from medmonai.errors import DataError
 from medmonai.keys import Keys
 from medmonai.utils.flags import as_flag
@@ -88,7 +88,7 @@ def brain_mri_datalists(
             mask and label. Defaults to 1e-3.
         roi_size: if given, every volume must be at least this large (the sliding window and training patches
             never pad past a volume). Defaults to None.
-        embedded: keyword arguments of :func:`medmonai.data.embedded_brains`, used when a split has no other
+        embedded: keyword arguments of :func:`medmonai.data.synthetic.embedded_brains`, used when a split has no other
             source. Defaults to None (its defaults).
         brain_extraction: give volumes without a ``brain_mask`` one by template registration
             (:func:`medmonai.data.add_brain_masks`, cached), instead of using their nonzero region: for skull-on

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from medmonai.data.readers.arrays import SplitArrays
 from medmonai.errors import DataError
 
-__all__ = ["MEDMNIST_KEYS", "MedMNISTArrays", "read_medmnist"]
+__all__ = ["MEDMNIST_KEYS", "read_medmnist"]
 
 MEDMNIST_KEYS = ("train_images", "train_labels", "val_images", "val_labels", "test_images", "test_labels")
 _LUMA = np.array([0.299, 0.587, 0.114])
-
-
-@dataclass(frozen=True)
-class MedMNISTArrays:
-    """Images and labels of a MedMNIST data set, split as it ships.
-
-    Attributes:
-        images: ``{"train", "val", "test"}`` -> ``(N, H, W)`` uint8 arrays in [0, 255] (RGB sets are converted
-            to grayscale with ITU-R 601 luma weights).
-        labels: ``{"train", "val", "test"}`` -> ``(N,)`` int64 class labels.
-        source: the file, for logs and error messages.
-    """
-
-    images: dict[str, np.ndarray]
-    labels: dict[str, np.ndarray]
-    source: str
 
 
 def _images(array: np.ndarray, path: Path, key: str) -> np.ndarray:
@@ -50,14 +34,15 @@ def _labels(array: np.ndarray, n: int, path: Path, key: str) -> np.ndarray:
     return array.astype(np.int64)
 
 
-def read_medmnist(path: str | Path) -> MedMNISTArrays:
+def read_medmnist(path: str | Path) -> SplitArrays:
     """Read a MedMNIST ``.npz`` (e.g. ``pneumoniamnist.npz``, ``octmnist_64.npz``).
 
     Args:
         path: the ``.npz`` file with the keys in :data:`MEDMNIST_KEYS`.
 
     Returns:
-        The three splits' images and labels.
+        The three splits' images (uint8; RGB sets converted to grayscale with ITU-R 601 luma
+        weights) and labels.
 
     Raises:
         DataError: the file is missing, not an npz, lacks keys, holds images that are not 2-D, or labels that do not
@@ -80,4 +65,4 @@ def read_medmnist(path: str | Path) -> MedMNISTArrays:
     for split in ("train", "val", "test"):
         images[split] = _images(arrays[f"{split}_images"], path, f"{split}_images")
         labels[split] = _labels(arrays[f"{split}_labels"], len(images[split]), path, f"{split}_labels")
-    return MedMNISTArrays(images, labels, str(path))
+    return SplitArrays(images, labels, str(path))

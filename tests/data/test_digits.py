@@ -8,7 +8,7 @@ from tests.conftest import write_mnist_idx
 
 
 def test_embedded_digits_are_mnist_like():
-    images, labels = load_embedded_digits()
+    images, labels = load_embedded_digits().split("all")
     assert images.shape == (1797, 28, 28) and images.dtype == np.float32
     assert images.min() == 0.0 and 0.9 < images.max() <= 1.0
     assert sorted(np.unique(labels).tolist()) == list(range(10))

@@ -33,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 
-from medmonai.data.mni_template import default_cache_dir, generator_version, save_volume
 from medmonai.data.synthetic import (
     LESION_KINDS,
     Tissues,
@@ -43,6 +42,7 @@ from medmonai.data.synthetic import (
     synthetic_subject,
     template_subject,
 )
+from medmonai.data.synthetic.template import default_cache_dir, generator_version, save_volume
 from medmonai.errors import ConfigError
 from medmonai.utils.outputs import atomic_directory
 

@@ -15,15 +15,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from medmonai.data.mni_template import default_cache_dir, generator_version
-from medmonai.data.synthetic.retina import OCT_FINDINGS, random_anatomy, retina_bscan
+from medmonai.data.readers.kermany import OCT_CLASSES
+from medmonai.data.synthetic.retina import random_anatomy, retina_bscan
+from medmonai.data.synthetic.template import default_cache_dir, generator_version
 from medmonai.errors import ConfigError
 from medmonai.utils.outputs import atomic_directory
 
 __all__ = ["embedded_oct"]
 
 logger = logging.getLogger(__name__)
-_SOURCES = (Path(__file__).with_name("synthetic") / "retina.py", Path(__file__))
+_SOURCES = (Path(__file__).with_name("retina.py"), Path(__file__))
 
 
 def embedded_oct(
@@ -61,8 +62,8 @@ def embedded_oct(
         return final / "OCT2017"
     logger.info(f"generating the embedded synthetic OCT data set into {final}")
     plan = {
-        "train": {name: (normal_patients, scans_per_patient) if name == "NORMAL" else (2, 2) for name in OCT_FINDINGS},
-        "test": {name: (test_patients, 2) for name in OCT_FINDINGS},
+        "train": {name: (normal_patients, scans_per_patient) if name == "NORMAL" else (2, 2) for name in OCT_CLASSES},
+        "test": {name: (test_patients, 2) for name in OCT_CLASSES},
     }
     with atomic_directory(final) as staging:  # a half-written data set is never visible
         for split_index, (split, classes) in enumerate(plan.items()):

@@ -11,7 +11,7 @@ from pathlib import Path
 import SimpleITK as sitk
 from tqdm import tqdm
 
-from medmonai.data.mni_template import default_cache_dir
+from medmonai.data.synthetic.template import default_cache_dir
 from medmonai.errors import DataError, reason
 from medmonai.keys import Keys
 from medmonai.transforms.brain.registration import extract_brain  # not the package: it imports medmonai.data

@@ -16,6 +16,8 @@ from medmonai.errors import ConfigError
 
 __all__ = ["generator_version", "default_cache_dir", "load_template", "load_tissue_maps", "save_volume"]
 
+_NOT_BRAIN = ("retina.py", "embedded_oct.py")
+
 
 def generator_version(sources: Sequence[str | Path] | None = None) -> str:
     """8 hex digits of a generator's source code.
@@ -24,12 +26,10 @@ def generator_version(sources: Sequence[str | Path] | None = None) -> str:
 
     Args:
         sources: the source files of the generator. Defaults to the brain phantoms' (``synthetic/`` except the
-            retina, ``embedded_brains.py`` and ``embedded_isles.py``).
+            OCT retina's).
     """
-    root = Path(__file__).resolve().parent
     if sources is None:
-        brain = [f for f in (root / "synthetic").glob("*.py") if f.name != "retina.py"]
-        sources = [*brain, root / "embedded_brains.py", root / "embedded_isles.py"]
+        sources = [f for f in Path(__file__).resolve().parent.glob("*.py") if f.name not in _NOT_BRAIN]
     digest = hashlib.sha256(b"".join(Path(f).read_bytes() for f in sorted(map(Path, sources))))
     return digest.hexdigest()[:8]
 

@@ -3,43 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
-import numpy as np
-
-from medmonai.data.embedded_isles import embedded_siss
-from medmonai.data.isles import ISLES_MODALITIES, isles_datalist
-from medmonai.data.volumes import load_volume
+from medmonai.data.io import load_volume
+from medmonai.data.readers.isles import ISLES_MODALITIES, isles_datalist
+from medmonai.data.splits import split_cases
+from medmonai.data.synthetic.embedded_isles import embedded_siss
 from medmonai.errors import ConfigError, DataError
 from medmonai.keys import Keys
 from medmonai.transforms.channel import SelectModalityd
 from medmonai.transforms.intensity import SimpleITKNormalized
 from medmonai.transforms.patch import LesionGridPatchd
 
-__all__ = ["split_cases", "isles_patch_splits", "patch_counts"]
+__all__ = ["isles_patch_splits", "patch_counts"]
 
 logger = logging.getLogger(__name__)
-
-
-def split_cases(case_ids: Sequence[str], test_fraction: float, val_fraction: float, seed: int) -> dict[str, list[str]]:
-    """Seeded split of case ids into train/val/test, at least one case in each.
-
-    Raises:
-        DataError: fewer than 3 cases.
-        ConfigError: fractions outside (0, 1) or summing to 1 or more.
-    """
-    if not (0 < test_fraction < 1 and 0 < val_fraction < 1 and test_fraction + val_fraction < 1):
-        raise ConfigError(
-            f"test_fraction and val_fraction must be in (0, 1) with sum < 1, got {test_fraction}, {val_fraction}"
-        )
-    if len(case_ids) < 3:
-        raise DataError(f"splitting by case needs at least 3 cases, got {len(case_ids)}")
-    order = [case_ids[i] for i in np.random.default_rng(seed).permutation(len(case_ids))]
-    n_test = max(1, round(test_fraction * len(order)))
-    n_val = max(1, round(val_fraction * len(order)))
-    if n_test + n_val >= len(order):
-        n_test, n_val = 1, 1
-    return {"test": order[:n_test], "val": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
 
 
 def isles_patch_splits(

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from medmonai.data.headers import ImageHeader, check_same_grid, read_header
+from medmonai.data.io import ImageHeader, check_same_grid, read_header
 from medmonai.errors import ConfigError, DataError
 from medmonai.keys import Keys
 

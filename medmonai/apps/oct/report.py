@@ -1,31 +1,33 @@
-"""Handler scoring a VAE's test images per disease class (reference 001): recon, KL and VAE score AUROC/AP."""
+"""The OCT disease report: a VAE's recon, KL and VAE-score AUROC/AP per disease class, beside reference 001."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-from ignite.engine import Engine, Events
+from ignite.engine import Engine
 from sklearn.metrics import roc_curve
 from torch.utils.data import Dataset
 
+from medmonai.data.readers.kermany import OCT_CLASSES
+from medmonai.handlers.score_buffer import ScoreBuffer
 from medmonai.keys import Keys
 from medmonai.metrics import auroc_ap
 from medmonai.utils.outputs import figure_png_bytes, json_bytes, write_outputs
 from medmonai.viz import histogram_figure, image_grid_figure
 from medmonai.viz.anomaly import roc_by_class_figure
-from medmonai.viz.tables import disease_auc_table
+from medmonai.viz.tables import metric_cell
 
-__all__ = ["DiseaseAUCReport", "SCORES"]
+__all__ = ["DiseaseAUCReport", "REFERENCE_001_AUC", "SCORES", "disease_auc_table"]
 
 logger = logging.getLogger(__name__)
 SCORES = ("recon", "kl", "vae")  # reconstruction NLL, KL, and their sum (the negative ELBO)
 
 
-class DiseaseAUCReport:
+class DiseaseAUCReport(ScoreBuffer):
     """Collect per-image scores from a :class:`VAEEvaluator` over test images and write the disease report.
 
     Scores per image: ``recon`` (the L-sample reconstruction NLL), ``kl``, and ``vae = recon + kl``. For each
@@ -36,7 +38,7 @@ class DiseaseAUCReport:
 
     Args:
         output_dir: where the report goes.
-        class_names: name per label; label 0 is normal. Defaults to ``("NORMAL", "CNV", "DME", "DRUSEN")``.
+        class_names: name per label; label 0 is normal. Defaults to the OCT2017 classes (NORMAL, CNV, DME, DRUSEN).
         examples: validation dataset whose items hold ``image`` ``(1, H, W)``, for the reconstruction figure.
             Defaults to None (no figure).
         network: the VAE, for the reconstruction figure. Defaults to None.
@@ -47,7 +49,7 @@ class DiseaseAUCReport:
     def __init__(
         self,
         output_dir: str | Path,
-        class_names: Sequence[str] = ("NORMAL", "CNV", "DME", "DRUSEN"),
+        class_names: Sequence[str] = OCT_CLASSES,
         examples: Dataset | None = None,
         network: torch.nn.Module | None = None,
         n_examples: int = 9,
@@ -56,31 +58,12 @@ class DiseaseAUCReport:
         self.output_dir = Path(output_dir)
         self.class_names = [str(c) for c in class_names]
         self.examples, self.network, self.n_examples, self.seed = examples, network, n_examples, seed
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget collected scores."""
-        self.recon: list[np.ndarray] = []
-        self.kl: list[np.ndarray] = []
-        self.labels: list[np.ndarray] = []
-
-    def attach(self, engine: Engine) -> None:
-        """Register one method per event."""
-        engine.add_event_handler(Events.STARTED, lambda _: self.reset())
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self.iteration_completed)
-        engine.add_event_handler(Events.COMPLETED, self.completed)
-
-    def iteration_completed(self, engine: Engine) -> None:
-        """Keep this batch's scores and labels."""
-        out = engine.state.output
-        self.recon.append(out[Keys.RECON_NLL].detach().cpu().numpy())
-        self.kl.append(out[Keys.KL].detach().cpu().numpy())
-        self.labels.append(np.asarray(torch.as_tensor(out[Keys.LABEL]).cpu()).reshape(-1))
+        super().__init__(output_keys=(Keys.RECON_NLL, Keys.KL, Keys.LABEL))
 
     def scores(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """``({score: (N,)}, labels (N,))`` of everything collected."""
-        recon, kl = np.concatenate(self.recon), np.concatenate(self.kl)
-        return {"recon": recon, "kl": kl, "vae": recon + kl}, np.concatenate(self.labels)
+        recon, kl = self.values(Keys.RECON_NLL), self.values(Keys.KL)
+        return {"recon": recon, "kl": kl, "vae": recon + kl}, self.values(Keys.LABEL).reshape(-1)
 
     def metrics(self, scores: dict[str, np.ndarray], labels: np.ndarray) -> tuple[dict, dict]:
         """AUROC and AP per score and class, and the ROC curves for the figure."""
@@ -131,3 +114,38 @@ class DiseaseAUCReport:
             files["reconstructions.png"] = figure_png_bytes(figure)
         write_outputs(self.output_dir, files)
         logger.info(f"wrote {', '.join(files)} to {self.output_dir}")
+
+
+# Reference 001's table: AUROC of normal against each disease and against all, per anomaly score.
+REFERENCE_001_AUC = {
+    "recon": {"cnv": 0.93, "dme": 0.90, "drusen": 0.77, "all": 0.87},
+    "kl": {"cnv": 0.56, "dme": 0.51, "drusen": 0.48, "all": 0.52},
+    "vae": {"cnv": 0.92, "dme": 0.89, "drusen": 0.76, "all": 0.86},
+}
+_SCORE_NAMES = {"recon": "Reconstruction Score", "kl": "KL Score", "vae": "VAE Score"}
+
+
+def disease_auc_table(metrics: Mapping[str, float], diseases: Sequence[str]) -> str:
+    """Reference 001's AUC table: our measured AUROC per score and disease, the reference's figures beside.
+
+    Args:
+        metrics: ``{"<score>/auroc_<disease>": value}`` with diseases and ``all``.
+        diseases: disease column names (lower case), e.g. ``["cnv", "dme", "drusen"]``.
+    """
+    columns = [*diseases, "all"]
+    rows = ["| source | method used to compute AUC | " + " | ".join(c.upper() for c in columns) + " |"]
+    rows.append("|---" * (len(columns) + 2) + "|")
+    for score, name in _SCORE_NAMES.items():
+        ours = [metric_cell(metrics.get(f"{score}/auroc_{c}")) for c in columns]
+        rows.append(f"| **medmonai (measured)** | {name} | " + " | ".join(ours) + " |")
+    for score, name in _SCORE_NAMES.items():
+        theirs = [metric_cell(REFERENCE_001_AUC[score].get(c)) for c in columns]
+        rows.append(f"| reference 001 | {name} | " + " | ".join(theirs) + " |")
+    intro = [
+        "# AUROC of normal against each disease, per anomaly score",
+        "",
+        "Our rows are measured by this run; the reference rows are copied from reference 001 and labelled as such.",
+        "Scores: reconstruction NLL averaged over L posterior samples, KL to the prior, and their sum (VAE score).",
+        "",
+    ]
+    return "\n".join([*intro, *rows, ""])

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from medmonai.data.mni_template import default_cache_dir, generator_version, save_volume
 from medmonai.data.synthetic import Tissues, load_tissues, scanner_effects, stroke_mask, synthesize, synthetic_labels
+from medmonai.data.synthetic.template import default_cache_dir, generator_version, save_volume
 from medmonai.errors import ConfigError
 from medmonai.utils.outputs import atomic_directory
 

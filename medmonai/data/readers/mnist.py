@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from medmonai.data.readers.arrays import SplitArrays
 from medmonai.errors import DataError
 
-__all__ = ["DigitArrays", "read_mnist", "read_idx", "read_mnist_npz", "IDX_FILES", "NPZ_KEYS"]
+__all__ = ["read_mnist", "read_idx", "read_mnist_npz", "IDX_FILES", "NPZ_KEYS"]
 
 # split -> (images stem, labels stem); both the "-idx3" and ".idx3" spellings seen in the wild are accepted.
 IDX_FILES = {
@@ -27,25 +27,6 @@ _EXPECTED = (
     "expected train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz] and "
     "t10k-labels-idx1-ubyte[.gz], or mnist.npz with x_train, y_train, x_test, y_test"
 )
-
-
-@dataclass(frozen=True)
-class DigitArrays:
-    """Images and labels of a digit data set, split as the source ships it.
-
-    Attributes:
-        train_images: ``(N, H, W)`` array, uint8 in [0, 255] or float.
-        train_labels: ``(N,)`` int64 class labels.
-        test_images: ``(M, H, W)`` array like ``train_images``.
-        test_labels: ``(M,)`` int64 class labels.
-        source: where the arrays came from, for logs and error messages.
-    """
-
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    test_images: np.ndarray
-    test_labels: np.ndarray
-    source: str
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -105,7 +86,7 @@ def _check_pair(images: np.ndarray, labels: np.ndarray, where: str) -> None:
         raise DataError(f"{where}: labels must be integers, got {labels.dtype}")
 
 
-def read_mnist_npz(path: str | Path) -> DigitArrays:
+def read_mnist_npz(path: str | Path) -> SplitArrays:
     """Read a Keras-style ``mnist.npz`` holding ``x_train``, ``y_train``, ``x_test`` and ``y_test``.
 
     Raises:
@@ -124,16 +105,14 @@ def read_mnist_npz(path: str | Path) -> DigitArrays:
         raise DataError(f"{path}: unreadable npz ({e})") from e
     _check_pair(arrays["x_train"], arrays["y_train"], f"{path} (x_train, y_train)")
     _check_pair(arrays["x_test"], arrays["y_test"], f"{path} (x_test, y_test)")
-    return DigitArrays(
-        arrays["x_train"],
-        arrays["y_train"].astype(np.int64),
-        arrays["x_test"],
-        arrays["y_test"].astype(np.int64),
+    return SplitArrays(
+        {"train": arrays["x_train"], "test": arrays["x_test"]},
+        {"train": arrays["y_train"].astype(np.int64), "test": arrays["y_test"].astype(np.int64)},
         str(path),
     )
 
 
-def _read_idx_folder(folder: Path) -> DigitArrays | None:
+def _read_idx_folder(folder: Path) -> SplitArrays | None:
     found = {split: tuple(_find(folder, stem) for stem in stems) for split, stems in IDX_FILES.items()}
     present = [p for pair in found.values() for p in pair if p is not None]
     if not present:
@@ -146,16 +125,14 @@ def _read_idx_folder(folder: Path) -> DigitArrays | None:
     arrays = {split: (read_idx(pair[0]), read_idx(pair[1])) for split, pair in found.items()}
     for split, (images, labels) in arrays.items():
         _check_pair(images, labels, f"{found[split][0]} / {found[split][1].name}")
-    return DigitArrays(
-        arrays["train"][0],
-        arrays["train"][1].astype(np.int64),
-        arrays["test"][0],
-        arrays["test"][1].astype(np.int64),
+    return SplitArrays(
+        {split: images for split, (images, _) in arrays.items()},
+        {split: labels.astype(np.int64) for split, (_, labels) in arrays.items()},
         str(folder),
     )
 
 
-def read_mnist(dataset_dir: str | Path) -> DigitArrays:
+def read_mnist(dataset_dir: str | Path) -> SplitArrays:
     """Read MNIST or FashionMNIST from a folder (or an ``.npz`` file path).
 
     The folder may hold ``mnist.npz`` (any ``*.npz`` with the Keras keys) or the four IDX files, raw or gzip;
@@ -165,7 +142,7 @@ def read_mnist(dataset_dir: str | Path) -> DigitArrays:
         dataset_dir: the folder, or the path of an npz file.
 
     Returns:
-        The arrays as the source splits them into train and test.
+        The arrays as the source splits them, into ``train`` and ``test``.
 
     Raises:
         DataError: the path does not exist, holds no MNIST data, or the data is malformed.

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from medmonai.data.embedded_oct import embedded_oct
+from medmonai.data.splits import split_by_group
 from medmonai.errors import ConfigError, DataError
 
 __all__ = ["OCT_CLASSES", "kermany_datalists", "patient_id"]
@@ -52,16 +52,6 @@ def _check_readable(paths: list[Path]) -> None:
             raise DataError(f"{path}: unreadable image ({e})") from e
 
 
-def _split_normal_by_patient(files: list[Path], val_fraction: float, seed: int) -> tuple[list[Path], list[Path]]:
-    patients = sorted({patient_id(p) for p in files})
-    if len(patients) < 2:
-        raise DataError(f"{files[0].parent}: need NORMAL images of at least 2 patients to hold some out, got 1")
-    order = np.random.default_rng(seed).permutation(len(patients))
-    n_val = min(max(1, round(val_fraction * len(patients))), len(patients) - 1)
-    val_patients = {patients[i] for i in order[:n_val]}
-    return [p for p in files if patient_id(p) not in val_patients], [p for p in files if patient_id(p) in val_patients]
-
-
 def _reference_500(files: dict[str, list[Path]], seed: int) -> list[tuple[Path, str]]:
     """Reference 001's test set: 200 normal images and 100 of each disease, drawn seeded from ``test``."""
     rng = np.random.default_rng(seed)
@@ -86,7 +76,7 @@ def kermany_datalists(
 
     Args:
         dataset_dir: the ``OCT2017`` folder; empty or None: the embedded SYNTHETIC B-scans
-            (:func:`medmonai.data.embedded_oct`, generated once into ``cache_dir``).
+            (:func:`medmonai.data.synthetic.embedded_oct`, generated once into ``cache_dir``).
         val_fraction: share of training NORMAL *patients* held out for validation. Defaults to 0.1.
         test_set: ``"all"`` (every ``test`` image) or ``"reference500"`` (200 normal + 100 per disease, as in
             reference 001). Defaults to ``"all"``.
@@ -105,13 +95,15 @@ def kermany_datalists(
     if test_set not in ("all", "reference500") or not 0.0 < val_fraction < 1.0:
         raise ConfigError(f"test_set must be all or reference500 and 0 < val_fraction < 1, got {test_set!r}")
     if not dataset_dir:
+        from medmonai.data.synthetic.embedded_oct import embedded_oct  # the generator draws these classes
+
         dataset_dir = embedded_oct(cache_dir)
         logger.warning(f"no dataset_dir: using the embedded SYNTHETIC OCT B-scans in {dataset_dir}")
     root = Path(dataset_dir).expanduser()
     if not root.is_dir():
         raise DataError(f"{root}: dataset_dir does not exist. {_WHERE} Layout: {_LAYOUT}")
     train_files, test_files = _class_files(root, "train"), _class_files(root, "test")
-    train, val = _split_normal_by_patient(train_files["NORMAL"], val_fraction, seed)
+    train, val = split_by_group(train_files["NORMAL"], patient_id, val_fraction, seed)
     if test_set == "all":
         test = [(p, name) for name in OCT_CLASSES for p in test_files[name]]
     else:

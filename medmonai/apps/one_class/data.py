@@ -18,11 +18,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from medmonai.data.dicom_patches import dicom_patches
-from medmonai.data.digits import EMBEDDED_DIGITS_SOURCE, load_embedded_digits
 from medmonai.data.io import unit_range
-from medmonai.data.medmnist import read_medmnist
-from medmonai.data.mnist import read_mnist
+from medmonai.data.readers.dicom import dicom_patches
+from medmonai.data.readers.digits import load_embedded_digits
+from medmonai.data.readers.medmnist import read_medmnist
+from medmonai.data.readers.mnist import read_mnist
 from medmonai.data.splits import parse_classes, stratified_split
 from medmonai.errors import ConfigError, DataError
 
@@ -62,18 +62,17 @@ def _unit(images: np.ndarray, size: int) -> np.ndarray:
 def _load(dataset: str, dataset_dir: str, seed: int, test_fraction: float) -> tuple[dict, str]:
     """``{"train": (x, y), "test": (x, y)}`` and a source name."""
     if dataset == "digits":
-        images, labels = load_embedded_digits()
+        arrays = load_embedded_digits()
+        images, labels = arrays.split("all")
         rest, test = stratified_split(labels, test_fraction, seed)
-        return {"train": (images[rest], labels[rest]), "test": (images[test], labels[test])}, EMBEDDED_DIGITS_SOURCE
+        return {"train": (images[rest], labels[rest]), "test": (images[test], labels[test])}, arrays.source
     if not dataset_dir:
         raise ConfigError(f"dataset {dataset!r} needs dataset_dir (an MNIST folder/npz or a MedMNIST .npz)")
-    if dataset == "mnist":
-        a = read_mnist(dataset_dir)
-        return {"train": (a.train_images, a.train_labels), "test": (a.test_images, a.test_labels)}, a.source
-    if dataset == "medmnist":
-        a = read_medmnist(dataset_dir)
-        return {"train": (a.images["train"], a.labels["train"]), "test": (a.images["test"], a.labels["test"])}, a.source
-    raise ConfigError(f"dataset must be digits, mnist or medmnist, got {dataset!r}")
+    readers = {"mnist": read_mnist, "medmnist": read_medmnist}
+    if dataset not in readers:
+        raise ConfigError(f"dataset must be digits, mnist or medmnist, got {dataset!r}")
+    arrays = readers[dataset](dataset_dir)
+    return {split: arrays.split(split) for split in ("train", "test")}, arrays.source
 
 
 def _normal_classes(dataset: str, dataset_dir: str, normal_classes) -> list[int] | None:
@@ -92,9 +91,8 @@ def _other(other_dataset: str, n: int, size: int, seed: int) -> np.ndarray:
     if not other_dataset:
         return _unit(dicom_patches(n, size, seed), size)
     path = Path(other_dataset)
-    arrays = read_medmnist(path).images["test"] if path.suffix == ".npz" and _is_medmnist(path) else None
-    if arrays is None:
-        arrays = read_mnist(path).test_images
+    reader = read_medmnist if path.suffix == ".npz" and _is_medmnist(path) else read_mnist
+    arrays = reader(path).images["test"]
     pick = np.random.default_rng(seed).choice(len(arrays), size=n, replace=len(arrays) < n)
     return _unit(arrays[pick], size)
 
@@ -166,8 +164,8 @@ def one_class_items(sets: OneClassSets, names: list[str] | str = "test") -> list
 
     Args:
         sets: the experiment's images.
-        names: set names among ``train``, ``test_normal`` and the anomaly sets (``other``, ``noise``, ``real``), or
-            ``"test"``: the test normals and every anomaly set. Defaults to ``"test"``.
+        names: set names among ``train``, ``test_normal`` and the anomaly sets (``other``, ``noise``, ``real``),
+            ``"test"``: the test normals and every anomaly set, or ``"all"``: every set. Defaults to ``"test"``.
 
     Returns:
         ``{"image": (1, S, S), "label": 0 normal | 1 anomalous, "set": name, "index": position in its set}``
@@ -177,10 +175,11 @@ def one_class_items(sets: OneClassSets, names: list[str] | str = "test") -> list
         ConfigError: an unknown set name.
     """
     arrays = {"train": sets.train, "test_normal": sets.test_normal, **sets.anomalies}
-    names = ["test_normal", *sets.anomalies] if names == "test" else ([names] if isinstance(names, str) else names)
+    groups = {"all": list(arrays), "test": ["test_normal", *sets.anomalies]}
+    names = groups.get(names, [names]) if isinstance(names, str) else names
     unknown = [n for n in names if n not in arrays]
     if unknown:
-        raise ConfigError(f"unknown image sets {unknown}; this experiment has {sorted(arrays)} (or 'test')")
+        raise ConfigError(f"unknown image sets {unknown}; this experiment has {sorted(arrays)} (or 'test', 'all')")
     return [
         {"image": image, "label": int(name not in ("train", "test_normal")), "set": name, "index": i}
         for name in names

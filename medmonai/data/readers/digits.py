@@ -1,4 +1,7 @@
-"""Train/val/test datalists of digit images, from MNIST files or the embedded default."""
+"""Digit images: train/val/test datalists from MNIST files, or from the embedded default.
+
+The default is scikit-learn's real handwritten digits, laid out like MNIST.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +9,35 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+from sklearn.datasets import load_digits
 
-from medmonai.data.digits import EMBEDDED_DIGITS_SOURCE, load_embedded_digits
 from medmonai.data.io import unit_range
-from medmonai.data.mnist import read_mnist
+from medmonai.data.readers.arrays import SplitArrays, array_datalist
+from medmonai.data.readers.mnist import read_mnist
 from medmonai.data.splits import parse_classes, select_classes, stratified_split
-from medmonai.keys import Keys
+from medmonai.transforms.spatial import FitToCanvas
 
-__all__ = ["digit_datalists"]
+__all__ = ["EMBEDDED_DIGITS_SOURCE", "digit_datalists", "load_embedded_digits"]
 
 logger = logging.getLogger(__name__)
 
+EMBEDDED_DIGITS_SOURCE = "sklearn.datasets.load_digits (8x8, upsampled to 28x28)"
 
-def _datalist(images: np.ndarray, labels: np.ndarray) -> list[dict]:
-    return [{Keys.IMAGE: img[None], Keys.LABEL: int(lab)} for img, lab in zip(images, labels, strict=True)]
+
+def load_embedded_digits() -> SplitArrays:
+    """Load the 1,797 real 8x8 digits that ship with scikit-learn, as 28x28 MNIST-style images.
+
+    Method: intensities 0..16 are divided by 16; each image is resized bilinearly to 20x20 and centred on a
+    28x28 zero canvas, which is how MNIST itself normalises digits (20x20 box centred in 28x28).
+
+    Returns:
+        One unsplit set, ``all``: float32 ``(1797, 28, 28)`` images in [0, 1] and int64 ``(1797,)`` labels in 0..9.
+    """
+    bunch = load_digits()
+    images = (bunch.images / 16.0).astype(np.float32)
+    # FitToCanvas resizes every channel alike, so the stack of N digits goes through in one call.
+    canvas = np.asarray(FitToCanvas(box_size=(20, 20), canvas_size=(28, 28))(images), dtype=np.float32)
+    return SplitArrays({"all": canvas}, {"all": bunch.target.astype(np.int64)}, EMBEDDED_DIGITS_SOURCE)
 
 
 def digit_datalists(
@@ -54,20 +72,19 @@ def digit_datalists(
     classes = parse_classes(digits)
     if dataset_dir:
         arrays = read_mnist(dataset_dir)
-        train_x, train_y = select_classes(arrays.train_images, arrays.train_labels, classes, arrays.source)
-        test_x, test_y = select_classes(arrays.test_images, arrays.test_labels, classes, arrays.source)
+        train_x, train_y = select_classes(*arrays.split("train"), classes, arrays.source)
+        test_x, test_y = select_classes(*arrays.split("test"), classes, arrays.source)
         train_x, test_x, source = unit_range(train_x), unit_range(test_x), arrays.source
     else:
-        images, labels = load_embedded_digits()
-        images, labels = select_classes(images, labels, classes, EMBEDDED_DIGITS_SOURCE)
+        images, labels = select_classes(*load_embedded_digits().split("all"), classes, EMBEDDED_DIGITS_SOURCE)
         rest, test = stratified_split(labels, test_fraction, seed)
         train_x, train_y, test_x, test_y = images[rest], labels[rest], images[test], labels[test]
         source = EMBEDDED_DIGITS_SOURCE
     train_idx, val_idx = stratified_split(train_y, val_fraction, seed)
     splits = {
-        "train": _datalist(train_x[train_idx], train_y[train_idx]),
-        "val": _datalist(train_x[val_idx], train_y[val_idx]),
-        "test": _datalist(test_x, test_y),
+        "train": array_datalist(train_x[train_idx], train_y[train_idx]),
+        "val": array_datalist(train_x[val_idx], train_y[val_idx]),
+        "test": array_datalist(test_x, test_y),
     }
     logger.info(
         "digits %s from %s: %s",
