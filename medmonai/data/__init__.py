@@ -11,26 +11,16 @@ Nothing here downloads.
 
 from medmonai.data.datasets import EpochBatchSampler, StackedDataset
 from medmonai.data.io import load_grayscale, load_volume, unit_range, volume_loader
-from medmonai.data.readers import (
-    ISLES_MODALITIES,
-    MEDMNIST_KEYS,
-    OCT_CLASSES,
-    SplitArrays,
-    add_brain_masks,
-    array_datalist,
-    brain_mri_datalists,
-    case_name,
-    dicom_patches,
-    digit_datalists,
-    isles_datalist,
-    kermany_datalists,
-    load_embedded_digits,
-    read_datalist,
-    read_idx,
-    read_medmnist,
-    read_mnist,
-    read_mnist_npz,
-)
+from medmonai.data.readers.arrays import SplitArrays, array_datalist
+from medmonai.data.readers.brain import brain_mri_datalists, case_name
+from medmonai.data.readers.brain_masks import add_brain_masks
+from medmonai.data.readers.dicom import dicom_patches
+from medmonai.data.readers.digits import digit_datalists, load_embedded_digits
+from medmonai.data.readers.isles import ISLES_MODALITIES, isles_datalist
+from medmonai.data.readers.kermany import OCT_CLASSES, kermany_datalists
+from medmonai.data.readers.manifests import read_datalist
+from medmonai.data.readers.medmnist import MEDMNIST_KEYS, read_medmnist
+from medmonai.data.readers.mnist import read_idx, read_mnist, read_mnist_npz
 from medmonai.data.splits import parse_classes, select_classes, split_by_group, split_cases, stratified_split
 from medmonai.data.synthetic.embedded_brains import LESION_KINDS, embedded_brains
 from medmonai.data.synthetic.embedded_isles import embedded_siss

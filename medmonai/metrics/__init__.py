@@ -2,7 +2,6 @@
 
 from medmonai.metrics.detection import (
     auroc_ap,
-    dice,
     dice_from_counts,
     lesion_detection,
     ranking_metrics,
@@ -11,7 +10,6 @@ from medmonai.metrics.latent import latent_separation
 
 __all__ = [
     "auroc_ap",
-    "dice",
     "dice_from_counts",
     "latent_separation",
     "lesion_detection",

@@ -6,7 +6,7 @@ import numpy as np
 from scipy import ndimage
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-__all__ = ["auroc_ap", "ranking_metrics", "dice", "dice_from_counts", "lesion_detection"]
+__all__ = ["auroc_ap", "ranking_metrics", "dice_from_counts", "lesion_detection"]
 
 
 def auroc_ap(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
@@ -62,13 +62,6 @@ def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict:
         "precision": precision,
         "recall": recall,
     }
-
-
-def dice(predicted: np.ndarray, truth: np.ndarray) -> float:
-    """Dice coefficient ``2|P & T| / (|P| + |T|)`` of two binary arrays; 1.0 when both are empty."""
-    p, t = np.asarray(predicted) > 0, np.asarray(truth) > 0
-    total = int(p.sum()) + int(t.sum())
-    return 1.0 if total == 0 else 2.0 * float((p & t).sum()) / total
 
 
 def dice_from_counts(tp: int, fp: int, fn: int) -> float:

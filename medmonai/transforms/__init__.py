@@ -1,28 +1,21 @@
 """Transforms in MONAI style: an array operation plus a thin dictionary wrapper."""
 
-from medmonai.transforms.anomaly import ANOMALY_KINDS, SyntheticAnomalies
-from medmonai.transforms.brain import (
-    BrainExtraction,
-    ExtractBrain,
-    ExtractBraind,
-    N4BiasCorrection,
-    N4BiasCorrectiond,
-    extract_brain,
-)
-from medmonai.transforms.channel import SelectChannel, SelectModalityd
-from medmonai.transforms.intensity import (
-    FOREGROUND_METHODS,
-    LandmarkStandardize,
-    LandmarkStandardized,
-    SimpleITKNormalize,
-    SimpleITKNormalized,
-    fit_landmarks,
-)
-from medmonai.transforms.io import LoadGrayscaled, LoadVolumed
-from medmonai.transforms.mask import RandMaskEdge, RandMaskEdged
-from medmonai.transforms.noise import CoarseNoise
-from medmonai.transforms.patch import LesionGridPatch, LesionGridPatchd
-from medmonai.transforms.spatial import FitToCanvas, FitToCanvasd
+from medmonai.transforms.anomaly.array import ANOMALY_KINDS, SyntheticAnomalies
+from medmonai.transforms.brain.array import ExtractBrain, N4BiasCorrection
+from medmonai.transforms.brain.dictionary import ExtractBraind, N4BiasCorrectiond
+from medmonai.transforms.brain.registration import BrainExtraction, extract_brain
+from medmonai.transforms.channel.array import SelectChannel
+from medmonai.transforms.channel.dictionary import SelectModalityd
+from medmonai.transforms.intensity.array import FOREGROUND_METHODS, SimpleITKNormalize
+from medmonai.transforms.intensity.dictionary import LandmarkStandardized, SimpleITKNormalized
+from medmonai.transforms.intensity.landmarks import LandmarkStandardize, fit_landmarks
+from medmonai.transforms.io.dictionary import LoadGrayscaled, LoadVolumed
+from medmonai.transforms.mask.array import RandMaskEdge
+from medmonai.transforms.mask.dictionary import RandMaskEdged
+from medmonai.transforms.noise.array import CoarseNoise
+from medmonai.transforms.patch.array import LesionGridPatch
+from medmonai.transforms.patch.dictionary import LesionGridPatchd
+from medmonai.transforms.spatial.array import FitToCanvas
 
 __all__ = [
     "LandmarkStandardize",
@@ -38,7 +31,6 @@ __all__ = [
     "ExtractBraind",
     "FOREGROUND_METHODS",
     "FitToCanvas",
-    "FitToCanvasd",
     "LesionGridPatch",
     "LoadGrayscaled",
     "LoadVolumed",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
+import torch
 
 from medmonai.errors import find_user_error
 from tests.bundles.helpers import missing_properties, run_configs
@@ -61,6 +62,18 @@ def test_without_data_it_trains_evaluates_and_scores_the_embedded_synthetic_scan
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["n_test_normal"] == metrics["n_test_dme"] == len(list((tree / "test" / "DME").iterdir())) == 50
     assert all(math.isfinite(metrics[f"vae/auroc_{d}"]) for d in ("cnv", "dme", "drusen", "all"))
+
+
+def test_a_resumed_run_repeats_an_uninterrupted_one_exactly(tree, tmp_path):
+    """Epoch 2 shuffles and trains alike whether or not the run stopped after epoch 1 (checkpointed RNG state)."""
+    settings = {"dataset_dir": str(tree), "val_interval": 1, "ckpt_interval": 1, **SMALL}
+    run_configs(BUNDLE, ["train.yaml"], tmp_path / "straight", max_epochs=2, **settings)
+    run_configs(BUNDLE, ["train.yaml"], tmp_path / "resumed", max_epochs=1, **settings)
+    run_configs(BUNDLE, ["train.yaml"], tmp_path / "resumed", max_epochs=2, **settings)
+    straight = torch.load(tmp_path / "straight" / "model.pt", weights_only=True)
+    resumed = torch.load(tmp_path / "resumed" / "model.pt", weights_only=True)
+    assert straight.keys() == resumed.keys()
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
 
 
 BAD = {

@@ -11,7 +11,7 @@ import pytest
 from medmonai.data import add_brain_masks, brain_mri_datalists
 from medmonai.data.synthetic.template import load_template
 from medmonai.errors import DataError
-from medmonai.metrics import dice
+from tests.conftest import dice
 from tests.transforms.test_brain import with_skull
 
 

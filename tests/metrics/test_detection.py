@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, precision_recall_curve, roc_auc_score, roc_curve
 
-from medmonai.metrics import auroc_ap, dice, dice_from_counts, lesion_detection, ranking_metrics
+from medmonai.metrics import auroc_ap, dice_from_counts, lesion_detection, ranking_metrics
+from tests.conftest import dice
 
 RNG = np.random.default_rng(0)
 LABELS = np.array([0, 0, 1, 1, 0, 1, 0, 0])

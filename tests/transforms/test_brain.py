@@ -9,10 +9,10 @@ from scipy import ndimage
 
 from medmonai.data.synthetic.template import load_template
 from medmonai.errors import ConfigError, DataError
-from medmonai.metrics import dice
 from medmonai.transforms import ExtractBrain, ExtractBraind, N4BiasCorrection, N4BiasCorrectiond, extract_brain
 from medmonai.transforms.brain.array import array_from_image
 from medmonai.transforms.brain.registration import image_from_array
+from tests.conftest import dice
 
 FAST = {"deformable": False, "affine_iterations": 30}  # enough to check plumbing, not accuracy
 

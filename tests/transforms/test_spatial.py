@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from medmonai.errors import ConfigError
-from medmonai.transforms import FitToCanvas, FitToCanvasd
+from medmonai.transforms import FitToCanvas
 
 INPUTS = [
     {"name": "numpy", "make": lambda a: a, "type": np.ndarray},  # numpy in, numpy out
@@ -40,10 +40,3 @@ def test_fit_to_canvas_rejects_wrong_ndim():
 def test_fit_to_canvas_rejects_box_larger_than_canvas():
     with pytest.raises(ConfigError, match="box_size must fit inside canvas_size"):
         FitToCanvas(box_size=(30, 30), canvas_size=(28, 28))
-
-
-def test_dict_version_matches_array_version():
-    image = np.random.default_rng(0).random((1, 8, 8)).astype(np.float32)
-    out = FitToCanvasd(keys="image")({"image": image, "label": 3})
-    np.testing.assert_array_equal(out["image"], FitToCanvas()(image))
-    assert out["label"] == 3
