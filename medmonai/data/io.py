@@ -20,12 +20,17 @@ from PIL import Image, UnidentifiedImageError
 
 from medmonai.errors import DataError, reason
 
+VOLUME_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr")  # what load_volume reads as one file
+
 __all__ = [
     "ImageHeader",
+    "VOLUME_SUFFIXES",
     "check_same_grid",
+    "dicom_series_files",
     "load_grayscale",
     "load_volume",
     "ras_affine",
+    "read_dicom_series",
     "read_header",
     "unit_range",
     "volume_loader",
@@ -57,7 +62,7 @@ def load_grayscale(path: str | Path, size: int = 128) -> np.ndarray:
     gray = gray.resize((width, height), Image.BILINEAR)
     left, top = (width - size) // 2, (height - size) // 2
     crop = gray.crop((left, top, left + size, top + size))
-    return (np.asarray(crop, np.float32) / 255.0)[None]
+    return unit_range(np.asarray(crop))[None]
 
 
 def load_volume(path: str | Path) -> MetaTensor:
@@ -74,7 +79,7 @@ def load_volume(path: str | Path) -> MetaTensor:
     if path.name.lower().endswith((".nii", ".nii.gz")):
         return _load_nifti(path)
     try:
-        image = sitk.ReadImage(str(path))
+        image = read_dicom_series(path) if path.is_dir() else sitk.ReadImage(str(path))
     except RuntimeError as e:
         raise DataError(f"{path}: unreadable image ({reason(e, last_chars=160)})") from e
     if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
@@ -134,13 +139,47 @@ class ImageHeader:
     origin: tuple[float, ...] = (0.0, 0.0, 0.0)
 
 
+def dicom_series_files(folder: str | Path) -> list[str]:
+    """The files of the one DICOM series in ``folder``, in slice order (GDCM's sorting).
+
+    Raises:
+        DataError: the folder holds no DICOM series, or several.
+    """
+    folder = Path(folder)
+    series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+    if len(series) != 1:
+        found = "no DICOM series" if not series else f"{len(series)} DICOM series"
+        raise DataError(f"{folder}: {found}; a scan folder must hold exactly one series")
+    return list(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series[0]))
+
+
+def read_dicom_series(folder: str | Path) -> sitk.Image:
+    """A DICOM series folder as one SimpleITK volume (GDCM sorts the slices by position).
+
+    Raises:
+        DataError: see :func:`dicom_series_files`.
+        RuntimeError: SimpleITK cannot read the slices.
+    """
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(dicom_series_files(folder))
+    return reader.Execute()
+
+
 def read_header(path: str | Path) -> ImageHeader:
-    """Read an image header with SimpleITK.
+    """Read an image header with SimpleITK (a DICOM series folder is read whole: DICOM has no volume header).
 
     Raises:
         DataError: the file is unreadable (missing, truncated header, missing raw data file) or not 3-D.
     """
     path = Path(path)
+    if path.is_dir():
+        try:
+            image = read_dicom_series(path)
+        except RuntimeError as e:
+            raise DataError(f"{path}: unreadable DICOM series ({reason(e, last_chars=160)})") from e
+        if image.GetDimension() != 3:
+            raise DataError(f"{path}: expected a 3-D volume, got size {image.GetSize()}")
+        return ImageHeader(path, tuple(image.GetSize()), image.GetSpacing(), image.GetDirection(), image.GetOrigin())
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:

@@ -8,6 +8,7 @@ from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
 from medmonai.engines.anomaly_methods import (
     INTENSITY_BASELINE,
     anomaly_mappers,
+    calibration_paths,
     choose,
     model_weights,
     shown_method,
@@ -29,6 +30,7 @@ __all__ = [
     "ReconstructionTrainer",
     "VAEEvaluator",
     "anomaly_mappers",
+    "calibration_paths",
     "choose",
     "model_weights",
     "shown_method",

@@ -14,8 +14,9 @@ from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
 from medmonai.engines.anomaly_methods import normative_specs
 from medmonai.handlers.anomaly_collector import HEALTHY, AnomalyCollector
 from medmonai.metrics import auroc_ap, dice_from_counts, ranking_metrics
-from medmonai.scoring import HealthyScaleCombination, VoxelwiseStandardization, percentile_threshold, threshold_at_fpr
-from medmonai.utils.outputs import figure_png_bytes, json_bytes, write_outputs
+from medmonai.scoring import HealthyScaleCombination, VoxelwiseStandardization
+from medmonai.scoring.calibration import Calibration, calibrate
+from medmonai.utils.outputs import atomic_write_bytes, figure_png_bytes, json_bytes, write_outputs
 from medmonai.viz import roc_pr_figure
 from medmonai.viz.tables import comparison_markdown
 
@@ -38,7 +39,10 @@ class AnomalyEvaluation:
        against lesion volumes: ``sample_auroc``, ``sample_ap``, and at the image threshold
        ``sample_detection_rate`` and ``sample_fpr``.
     3. ``metrics.json`` (flat, ``<method>/<metric>[_<kind>]``), ``comparison.md`` and ``roc_pr.png`` are written
-       atomically to ``output_dir``, together with ``evaluation_settings.json``.
+       atomically to ``output_dir``, together with ``evaluation_settings.json``. The calibrations of the methods in
+       ``calibration_paths`` (:class:`medmonai.scoring.Calibration`, ``thresholds.json`` beside each model's
+       weights) are written too, for inference on new scans; :meth:`save_calibrations` does only that, without a
+       test set.
 
     Args:
         val_evaluator: an :class:`AnomalyMapEvaluator` over healthy validation volumes.
@@ -56,6 +60,9 @@ class AnomalyEvaluation:
             standardised voxel-wise against the method's healthy validation maps
             (:class:`medmonai.scoring.VoxelwiseStandardization`) and reported as methods of their own (combinations
             may use them); skipped when the method is not evaluated. Defaults to None.
+        calibration_paths: ``{method: path}`` of the calibrations to write. Defaults to None (none).
+        calibration_settings: what the calibrations hold for (image score, post-processing, preprocessing,
+            sliding window); inference must match them. Defaults to None.
     """
 
     def __init__(
@@ -70,6 +77,8 @@ class AnomalyEvaluation:
         title: str = "anomaly maps",
         combinations: Mapping[str, Mapping] | None = None,
         normative: Mapping[str, str | Mapping] | None = None,
+        calibration_paths: Mapping[str, str | Path] | None = None,
+        calibration_settings: Mapping | None = None,
     ) -> None:
         self.val_evaluator = val_evaluator
         self.test_evaluator = test_evaluator
@@ -83,19 +92,51 @@ class AnomalyEvaluation:
         self.title = title
         self.combinations = {name: dict(spec) for name, spec in (combinations or {}).items()}
         self.normative = normative_specs(normative)
+        self.calibration_paths = {m: Path(p) for m, p in (calibration_paths or {}).items()}
+        self.calibration_settings = dict(calibration_settings or {})
+        self.calibrations: dict[str, Calibration] = {}
 
     def calibrate(self) -> tuple[dict[str, float], dict[str, float]]:
-        """Map the healthy validation volumes; return ``(voxel thresholds, image thresholds)`` per method."""
+        """Map the healthy validation volumes; return ``(voxel thresholds, image thresholds)`` per method.
+
+        The full calibrations (thresholds, display scale, settings) are kept in ``self.calibrations``.
+        """
         collector, records = AnomalyCollector(**self.score_settings), []
         collector.attach(self.val_evaluator)
         if self.normative:  # the voxel-wise statistics need whole maps, not just in-region values
             self.val_evaluator.add_event_handler(Events.ITERATION_COMPLETED, lambda e: records.append(_record(e)))
         self.val_evaluator.run()
         derived = self._fit_normative(collector, records)
-        self.test_evaluator.derived = {**derived, **self._fit_combinations(collector)}
-        voxel = {m: threshold_at_fpr(np.concatenate(v), self.voxel_fpr) for m, v in collector.scores.items()}
-        image = {m: percentile_threshold(v, self.image_percentile) for m, v in collector.image_scores.items()}
+        derived.update(self._fit_combinations(collector))
+        if self.test_evaluator is not None:
+            self.test_evaluator.derived = derived
+        settings = {**self.calibration_settings, "image_score": self._image_score_settings}
+        self.calibrations = {
+            m: calibrate(m, v, collector.image_scores[m], self.voxel_fpr, self.image_percentile, settings)
+            for m, v in collector.scores.items()
+        }
+        voxel = {m: c.voxel_threshold for m, c in self.calibrations.items()}
+        image = {m: c.image_threshold for m, c in self.calibrations.items()}
         return voxel, image
+
+    @property
+    def _image_score_settings(self) -> dict:
+        return {
+            "method": self.score_settings["image_score_method"],
+            "percentile": self.score_settings["image_score_percentile"],
+        }
+
+    def save_calibrations(self) -> list[Path]:
+        """Write the calibrations of ``calibration_paths`` (calibrating first if not done yet)."""
+        if not self.calibrations:
+            self.calibrate()
+        written = [
+            atomic_write_bytes(path, self.calibrations[method].to_json())
+            for method, path in self.calibration_paths.items()
+            if method in self.calibrations
+        ]
+        logger.info("wrote " + (", ".join(map(str, written)) or "no calibration"))
+        return written
 
     def _fit_normative(self, collector: AnomalyCollector, records: list[dict]) -> dict[str, VoxelwiseStandardization]:
         """Fit each usable voxel-wise standardisation on the healthy maps; add its validation scores."""
@@ -143,6 +184,7 @@ class AnomalyEvaluation:
             metrics.update(voxel)
             metrics.update(_sample_metrics(collector, method, image_thresholds[method]))
         settings = self.settings(collector)
+        self.save_calibrations()
         write_outputs(
             self.output_dir,
             {

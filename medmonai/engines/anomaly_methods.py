@@ -11,11 +11,12 @@ from torch import nn
 
 from medmonai.errors import ConfigError
 from medmonai.handlers.checkpoint import load_weights
-from medmonai.scoring import IntensityScore, SlidingWindowMapper, window_scorer
+from medmonai.scoring import CALIBRATION_FILE, IntensityScore, SlidingWindowMapper, window_scorer
 
 __all__ = [
     "INTENSITY_BASELINE",
     "choose",
+    "calibration_paths",
     "model_weights",
     "trained_models",
     "anomaly_mappers",
@@ -37,6 +38,11 @@ def choose(options: Mapping, name: str, what: str = "model"):
 def model_weights(output_dir: str | Path, models: Iterable[str]) -> dict[str, str]:
     """Where training writes each model's weights: ``{model: "<output_dir>/<model>/model.pt"}``."""
     return {m: str(Path(output_dir) / m / "model.pt") for m in models}
+
+
+def calibration_paths(weights: Mapping[str, str]) -> dict[str, str]:
+    """Where each trained model's calibration goes: ``thresholds.json`` beside its weights (untrained ones left out)."""
+    return {m: str(Path(path).with_name(CALIBRATION_FILE)) for m, path in weights.items() if Path(path).is_file()}
 
 
 def trained_models(weights: Mapping[str, str], requested: Sequence[str] | str = "auto") -> list[str]:

@@ -6,6 +6,7 @@ and reports when the run completes. Study-specific reports live in :mod:`medmona
 """
 
 from medmonai.handlers.anomaly_collector import AnomalyCollector
+from medmonai.handlers.case_report import CaseReport, lesion_summary
 from medmonai.handlers.checkpoint import (
     ModelExporter,
     ResumableCheckpoint,
@@ -25,6 +26,7 @@ from medmonai.handlers.training_summary import TrainingSummary
 
 __all__ = [
     "AnomalyCollector",
+    "CaseReport",
     "EpochReseed",
     "ItemMean",
     "LatentReport",
@@ -39,6 +41,7 @@ __all__ = [
     "ValueHistogram",
     "as_array",
     "latest_checkpoint",
+    "lesion_summary",
     "load_weights",
     "mean_of",
 ]

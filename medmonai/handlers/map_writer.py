@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import nibabel as nib
@@ -15,27 +12,32 @@ from ignite.engine import Engine, Events
 
 from medmonai.errors import ConfigError
 from medmonai.keys import Keys
-from medmonai.utils.outputs import figure_png_bytes
+from medmonai.utils.outputs import StagedFiles, figure_png_bytes
 from medmonai.viz import overlay_figure
 
-__all__ = ["MapWriter", "nifti_like"]
+__all__ = ["MapWriter", "nifti_gz_bytes", "nifti_like"]
 
 logger = logging.getLogger(__name__)
 
 
-def nifti_like(volume: np.ndarray, source: str, affine: np.ndarray | None) -> nib.Nifti1Image:
-    """``volume`` as a float32 NIfTI with the geometry of ``source``.
+def nifti_like(volume: np.ndarray, source: str, affine: np.ndarray | None, dtype: type = np.float32) -> nib.Nifti1Image:
+    """``volume`` as a NIfTI (float32 unless ``dtype`` says otherwise) with the geometry of ``source``.
 
     A NIfTI source lends its whole header (affine, qform/sform codes, units), so the map overlays the input in
     ITK-SNAP and 3D Slicer; any other source (e.g. MetaImage) gives its RAS ``affine``.
     """
     if source.lower().endswith((".nii", ".nii.gz")):
         reference = nib.load(source)
-        image = nib.Nifti1Image(volume.astype(np.float32), reference.affine, header=reference.header.copy())
-        image.header.set_data_dtype(np.float32)
+        image = nib.Nifti1Image(volume.astype(dtype), reference.affine, header=reference.header.copy())
+        image.header.set_data_dtype(dtype)
         image.header.set_slope_inter(1.0, 0.0)
         return image
-    return nib.Nifti1Image(volume.astype(np.float32), np.eye(4) if affine is None else affine)
+    return nib.Nifti1Image(volume.astype(dtype), np.eye(4) if affine is None else affine)
+
+
+def nifti_gz_bytes(image: nib.Nifti1Image) -> bytes:
+    """A NIfTI image as the bytes of a ``.nii.gz`` file."""
+    return gzip.compress(image.to_bytes(), 6)
 
 
 class MapWriter:
@@ -60,8 +62,7 @@ class MapWriter:
         self.maps_dir = Path(maps_dir)
         self.overlays_dir = Path(overlays_dir) if overlays_dir else None
         self.vmax = vmax
-        self._staging: Path | None = None
-        self._pending: list[tuple[Path, Path]] = []
+        self._staged: StagedFiles | None = None
 
     def attach(self, engine: Engine) -> None:
         """Register one method per event."""
@@ -75,40 +76,27 @@ class MapWriter:
         methods = [*engine.mappers, *getattr(engine, "derived", {})]
         if self.method not in methods:
             raise ConfigError(f"MapWriter method {self.method!r} is not one of {sorted(methods)}")
-        self.maps_dir.parent.mkdir(parents=True, exist_ok=True)
-        self._staging = Path(tempfile.mkdtemp(dir=self.maps_dir.parent, prefix=".maps-staging-"))
-        self._pending = []
+        self._staged = StagedFiles(self.maps_dir.parent, "maps")
 
     def iteration_completed(self, engine: Engine) -> None:
         """Stage this volume's map and overlay."""
         out = engine.state.output
         case = out["case_id"]
         anomaly_map = out["maps"][self.method]
-        staged = self._staging / f"{len(self._pending)}.nii.gz"
         image = nifti_like(anomaly_map, out["source"], out["affine"])
         image.header["descrip"] = f"medmonai anomaly map: {self.method}"[:79]  # which method, for whoever opens it
-        staged.write_bytes(gzip.compress(image.to_bytes(), 6))
-        self._pending.append((staged, self.maps_dir / f"{case}_anomaly.nii.gz"))
+        self._staged.add(self.maps_dir / f"{case}_anomaly.nii.gz", nifti_gz_bytes(image))
         if self.overlays_dir is not None:
             fig = overlay_figure(out[Keys.IMAGE], anomaly_map, out[Keys.LABEL], f"{case}: {self.method}", self.vmax)
-            staged = self._staging / f"{len(self._pending)}.png"
-            staged.write_bytes(figure_png_bytes(fig, dpi=80))
-            self._pending.append((staged, self.overlays_dir / f"{case}.png"))
+            self._staged.add(self.overlays_dir / f"{case}.png", figure_png_bytes(fig, dpi=80))
 
     def completed(self, engine: Engine) -> None:
         """Move every staged file into place, then drop the staging folder."""
-        for staged, final in self._pending:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, final)
-        logger.info(f"wrote {len(self._pending)} files to {self.maps_dir} and {self.overlays_dir}")
-        self._discard()
+        written = self._staged.commit()
+        logger.info(f"wrote {len(written)} files to {self.maps_dir} and {self.overlays_dir}")
 
     def failed(self, engine: Engine, e: Exception) -> None:
         """Discard everything staged, then let the error propagate."""
-        self._discard()
+        if self._staged is not None:
+            self._staged.discard()
         raise e
-
-    def _discard(self) -> None:
-        if self._staging is not None:
-            shutil.rmtree(self._staging, ignore_errors=True)
-        self._staging, self._pending = None, []

@@ -1,6 +1,7 @@
 """Anomaly scoring: per-image scores, voxel maps, post-processing, and thresholds calibrated on healthy data."""
 
 from medmonai.scoring.aggregate import IMAGE_SCORES, image_score
+from medmonai.scoring.calibration import CALIBRATION_FILE, Calibration, calibrate, load_calibration
 from medmonai.scoring.combine import COMBINATION_RULES, HealthyScaleCombination
 from medmonai.scoring.images import elbo_terms, reconstruction_error
 from medmonai.scoring.maps import (
@@ -17,6 +18,10 @@ from medmonai.scoring.postprocess import MapPostprocessor, segment
 from medmonai.scoring.thresholds import mean_std_threshold, percentile_threshold, threshold_at_fpr
 
 __all__ = [
+    "CALIBRATION_FILE",
+    "Calibration",
+    "calibrate",
+    "load_calibration",
     "IMAGE_SCORES",
     "MAP_KINDS",
     "RESIDUAL_KINDS",

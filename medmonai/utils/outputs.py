@@ -19,7 +19,15 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-__all__ = ["atomic_directory", "atomic_write_bytes", "write_outputs", "json_bytes", "figure_png_bytes", "read_json"]
+__all__ = [
+    "StagedFiles",
+    "atomic_directory",
+    "atomic_write_bytes",
+    "figure_png_bytes",
+    "json_bytes",
+    "read_json",
+    "write_outputs",
+]
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -55,6 +63,47 @@ def atomic_directory(final: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+class StagedFiles:
+    """Files staged while a run goes on, moved into place together when it succeeds, dropped when it fails.
+
+    The staging folder sits in ``root`` (same file system, so every move is an atomic rename); a hidden staging
+    folder left there by a killed run is removed the next time one opens in ``root``.
+
+    Args:
+        root: the folder the staged files' relative paths are under.
+        name: the writer's name; writers sharing ``root`` need different names. Defaults to ``"files"``.
+    """
+
+    def __init__(self, root: str | Path, name: str = "files") -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        prefix = f".staging-{name}-"
+        for stale in self.root.glob(f"{prefix}*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        self.staging = Path(tempfile.mkdtemp(dir=self.root, prefix=prefix))
+        self.pending: list[tuple[Path, Path]] = []
+
+    def add(self, relative: str | Path, data: bytes) -> None:
+        """Stage ``data`` for ``root / relative``."""
+        staged = self.staging / str(len(self.pending))
+        staged.write_bytes(data)
+        self.pending.append((staged, self.root / relative))
+
+    def commit(self) -> list[Path]:
+        """Move every staged file into place; returns the final paths."""
+        for staged, final in self.pending:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, final)
+        written = [final for _, final in self.pending]
+        self.discard()
+        return written
+
+    def discard(self) -> None:
+        """Drop the staging folder and whatever is still in it."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.pending = []
 
 
 def write_outputs(output_dir: str | Path, files: Mapping[str, bytes]) -> list[Path]:

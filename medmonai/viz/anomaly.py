@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import nibabel as nib
 import numpy as np
 from matplotlib.figure import Figure
 from scipy import ndimage
 
-__all__ = ["overlay_figure", "mask_overlay_figure", "roc_pr_figure", "roc_by_class_figure", "focus_voxel"]
+__all__ = [
+    "calibrated_overlay_figure",
+    "focus_voxel",
+    "mask_overlay_figure",
+    "orientation_labels",
+    "overlay_figure",
+    "roc_by_class_figure",
+    "roc_pr_figure",
+]
+
+_OPPOSITE = {"R": "L", "L": "R", "A": "P", "P": "A", "S": "I", "I": "S"}
 
 
 def focus_voxel(label: np.ndarray | None, anomaly_map: np.ndarray) -> tuple[int, int, int]:
@@ -50,6 +61,77 @@ def overlay_figure(
             ax.set_title(f"{name} {'image' if row == 0 else 'anomaly map'}", fontsize=9)
     fig.colorbar(im, ax=fig.axes[-3:], shrink=0.7, label="anomaly score")
     fig.suptitle(f"{title}  (cyan: lesion mask)")
+    return fig
+
+
+def orientation_labels(affine: np.ndarray | None) -> tuple[tuple[str, str], ...]:
+    """Per voxel axis, the anatomical directions of its low and high ends (``("L", "R")`` for RAS's first axis).
+
+    Without an affine the axes are labelled ``-x``/``+x``, and so on.
+    """
+    if affine is None:
+        return tuple((f"-{a}", f"+{a}") for a in "xyz")
+    codes = nib.aff2axcodes(np.asarray(affine, np.float64))
+    return tuple((_OPPOSITE.get(c, "?"), c or "?") for c in codes)
+
+
+def calibrated_overlay_figure(
+    image: np.ndarray,
+    anomaly_map: np.ndarray,
+    segmentation: np.ndarray,
+    label: np.ndarray | None,
+    title: str,
+    threshold: float,
+    vmax: float,
+    affine: np.ndarray | None = None,
+) -> Figure:
+    """Three orthogonal slices with the map on one calibrated colour scale, the same for every case.
+
+    Values at or below ``threshold`` are transparent; the scale runs from the threshold (marked on the colour bar)
+    to ``vmax``. The slices cross the largest segmented lesion (else the lesion mask, else the map's maximum); each
+    panel names its slice index and the anatomical direction of its four edges.
+
+    Args:
+        image: ``(X, Y, Z)`` normalised image.
+        anomaly_map: ``(X, Y, Z)`` map.
+        segmentation: ``(X, Y, Z)`` bool, the map above the threshold after post-processing (green contour).
+        label: ``(X, Y, Z)`` lesion mask (cyan contour), or None: the figure then says there is none.
+        title: figure title.
+        threshold: the calibrated voxel threshold.
+        vmax: top of the colour scale.
+        affine: voxel-to-world (RAS) matrix, for the orientation labels. Defaults to None.
+    """
+    x, y, z = focus_voxel(segmentation if np.any(segmentation) else label, anomaly_map)
+    sides = orientation_labels(affine)
+    cuts = {"sagittal": (0, x), "coronal": (1, y), "axial": (2, z)}
+    fig = Figure(figsize=(12.0, 4.6))
+    lo, hi = np.percentile(image[image != 0], [1, 99]) if np.any(image) else (0.0, 1.0)
+    shown_map = np.ma.masked_less_equal(anomaly_map, threshold)
+    for col, (name, (axis, index)) in enumerate(cuts.items()):
+        cut = tuple(index if a == axis else slice(None) for a in range(3))
+        across, up = [a for a in range(3) if a != axis]
+        ax = fig.add_subplot(1, 3, col + 1)
+        ax.imshow(image[cut].T, cmap="gray", origin="lower", vmin=lo, vmax=hi)
+        im = ax.imshow(shown_map[cut].T, cmap="autumn", origin="lower", vmin=threshold, vmax=vmax, alpha=0.8)
+        if np.any(segmentation[cut]):
+            ax.contour(segmentation[cut].T.astype(float), levels=[0.5], colors="lime", linewidths=0.8)
+        if label is not None and np.any(label[cut]):
+            ax.contour((label[cut] > 0).T.astype(float), levels=[0.5], colors="cyan", linewidths=0.8)
+        for text, (tx, ty) in zip(
+            (sides[across][0], sides[across][1], sides[up][0], sides[up][1]),
+            ((0.02, 0.5), (0.98, 0.5), (0.5, 0.02), (0.5, 0.98)),
+            strict=True,
+        ):
+            ax.text(tx, ty, text, transform=ax.transAxes, color="yellow", fontsize=9, ha="center", va="center")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{name}, slice {index} of {image.shape[axis]}", fontsize=9)
+    bar = fig.colorbar(im, ax=fig.axes, shrink=0.8, extend="max")
+    bar.set_ticks([threshold, (threshold + vmax) / 2, vmax])
+    bar.set_ticklabels([f"threshold {threshold:.3g}", f"{(threshold + vmax) / 2:.3g}", f"{vmax:.3g}"])
+    bar.set_label("anomaly score (transparent below the threshold)")
+    mask_note = "cyan: lesion mask" if label is not None else "no lesion mask"
+    fig.suptitle(f"{title}  (green: segmentation; {mask_note})")
     return fig
 
 

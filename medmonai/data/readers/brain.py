@@ -19,10 +19,11 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from medmonai.data.io import check_same_grid, read_header
+from medmonai.data.io import VOLUME_SUFFIXES, check_same_grid, read_header
 from medmonai.data.readers.brain_masks import add_brain_masks
 from medmonai.data.readers.isles import isles_datalist
 from medmonai.data.readers.manifests import PATH_KEYS, read_datalist
+from medmonai.data.readers.scans import scan_datalist
 from medmonai.data.synthetic.embedded_brains import embedded_brains
 from medmonai.errors import DataError
 from medmonai.keys import Keys
@@ -39,7 +40,7 @@ def case_name(item: dict) -> str:
     if item.get("case_id"):
         return str(item["case_id"])
     name = Path(item[Keys.IMAGE]).name
-    for suffix in (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd"):
+    for suffix in VOLUME_SUFFIXES:
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return Path(name).stem
@@ -74,6 +75,8 @@ def brain_mri_datalists(
     roi_size: Sequence[int] | None = None,
     embedded: dict | None = None,
     brain_extraction: bool | str = False,
+    scans_dir: str = "",
+    scans_datalist: str = "",
 ) -> dict[str, list[dict]]:
     """Build the ``train``, ``val`` and ``test`` datalists, validating every case's headers.
 
@@ -93,15 +96,25 @@ def brain_mri_datalists(
         brain_extraction: give volumes without a ``brain_mask`` one by template registration
             (:func:`medmonai.data.add_brain_masks`, cached), instead of using their nonzero region: for skull-on
             heads. Defaults to False.
+        scans_dir: new scans to map, a folder (:func:`medmonai.data.readers.scans.scan_folder`); given this or
+            ``scans_datalist``, only ``{"scans": [...]}`` is returned and nothing else is read. Defaults to "".
+        scans_datalist: new scans as a CSV/JSON of ``image`` (and optional ``brain_mask``). Defaults to "".
 
     Returns:
-        ``{"train": [...], "val": [...], "test": [...]}``; items hold absolute paths and a ``case_id``.
+        ``{"train": [...], "val": [...], "test": [...]}`` (or ``{"scans": [...]}``); items hold absolute paths and a
+        ``case_id``.
 
     Raises:
         DataError: a manifest is missing, empty or malformed, a listed file is missing or unreadable or not 3-D,
             a case's files differ in size or affine, a volume is smaller than ``roi_size``, or (with
             ``brain_extraction``) a volume is too small to register or its registration diverged.
     """
+    if scans_dir or scans_datalist:
+        scans = _check_geometry(scan_datalist(scans_dir, scans_datalist), affine_tolerance, roi_size)
+        if as_flag(brain_extraction, "brain_extraction"):
+            scans = _check_geometry(add_brain_masks(scans, (embedded or {}).get("cache_dir")), affine_tolerance, None)
+        logger.info(f"new scans: {len(scans)}")
+        return {"scans": scans}
     explicit = {"train": train_datalist, "val": val_datalist, "test": test_datalist}
     required = {"train": (Keys.IMAGE,), "val": (Keys.IMAGE,), "test": (Keys.IMAGE, Keys.LABEL)}
     fallback = datalist

@@ -79,7 +79,7 @@ def read_datalist(
             if item.get(key):
                 file = Path(item[key]).expanduser()
                 file = file if file.is_absolute() else path.parent / file
-                if not file.is_file():
+                if not file.exists():  # a file, or a DICOM series folder
                     raise DataError(f"{file}: listed in {path} (item {i}, {key}) but missing")
                 item[key] = str(file)
         items.append(item)

@@ -1,0 +1,192 @@
+"""Handler turning an anomaly evaluator's maps of new scans into per-case results at a calibrated threshold."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import logging
+from pathlib import Path
+
+import numpy as np
+from ignite.engine import Engine, Events
+from scipy import ndimage
+
+from medmonai.errors import ConfigError
+from medmonai.handlers.map_writer import nifti_gz_bytes, nifti_like
+from medmonai.keys import Keys
+from medmonai.scoring.aggregate import image_score
+from medmonai.scoring.calibration import Calibration
+from medmonai.utils.outputs import StagedFiles, figure_png_bytes
+from medmonai.viz.anomaly import calibrated_overlay_figure
+
+__all__ = ["CASE_COLUMNS", "CaseReport", "lesion_summary"]
+
+logger = logging.getLogger(__name__)
+CASE_COLUMNS = (
+    "case_id",
+    "source",
+    "image_score",
+    "image_threshold",
+    "abnormal",
+    "lesion_count",
+    "lesion_volume_mm3",
+    "anomaly_map",
+    "segmentation",
+    "overlay",
+)
+
+
+def lesion_summary(segmentation: np.ndarray, affine: np.ndarray | None) -> tuple[int, float]:
+    """``(count, volume in mm³)`` of a segmentation's 26-connected components; voxel size from the affine."""
+    _, count = ndimage.label(segmentation, structure=np.ones((3, 3, 3)))
+    voxel_mm3 = abs(float(np.linalg.det(np.asarray(affine, np.float64)[:3, :3]))) if affine is not None else 1.0
+    return int(count), float(segmentation.sum()) * voxel_mm3
+
+
+class CaseReport:
+    """Per case, at the calibrated thresholds: a segmentation, an image score, a flag, lesion count and volume.
+
+    Writes, all at once when the evaluator completes (nothing if any case fails; hidden staging folders of a killed
+    run are removed at the next start):
+
+    - ``segmentations/<case>_seg.nii.gz``: the map above the voxel threshold after post-processing (uint8, in
+      the input's space);
+    - ``overlays/<case>.png``: three slices on one colour scale for every case, transparent below the threshold;
+    - ``cases.csv``: one row per case (:data:`CASE_COLUMNS`); ``abnormal`` is 1 when the image score is above
+      the image threshold;
+    - ``report.html``: a self-contained page (images embedded) with every case's overlay, scores and flags.
+
+    The anomaly maps themselves are written by :class:`medmonai.handlers.MapWriter` (``maps/<case>_anomaly.nii.gz``).
+
+    Args:
+        calibration: the model's thresholds (:class:`medmonai.scoring.Calibration`).
+        output_dir: where the files go.
+        title: the page's title. Defaults to ``"anomaly maps of new scans"``.
+    """
+
+    def __init__(self, calibration: Calibration, output_dir: str | Path, title: str = "anomaly maps of new scans"):
+        self.calibration, self.output_dir, self.title = calibration, Path(output_dir), title
+        self.rows: list[dict] = []
+        self.figures: list[bytes] = []
+        self._staged: StagedFiles | None = None
+
+    def attach(self, engine: Engine) -> None:
+        """Register one method per event."""
+        engine.add_event_handler(Events.STARTED, self.started)
+        engine.add_event_handler(Events.ITERATION_COMPLETED, self.iteration_completed)
+        engine.add_event_handler(Events.COMPLETED, self.completed)
+        engine.add_event_handler(Events.EXCEPTION_RAISED, self.failed)
+
+    def started(self, engine: Engine) -> None:
+        """Check the evaluator maps the calibrated method, and open the staging folder."""
+        methods = [*engine.mappers, *getattr(engine, "derived", {})]
+        if self.calibration.method not in methods:
+            raise ConfigError(f"the calibration is for {self.calibration.method!r}, not one of {sorted(methods)}")
+        self.rows, self.figures = [], []
+        self._staged = StagedFiles(self.output_dir, "cases")
+
+    def iteration_completed(self, engine: Engine) -> None:
+        """Segment, score and draw one case."""
+        out, cal = engine.state.output, self.calibration
+        case, region = out["case_id"], out["region"]
+        anomaly_map = out["maps"][cal.method]
+        segmentation = engine.postprocessor.segment(anomaly_map, region, cal.voxel_threshold)
+        score_settings = cal.settings.get("image_score", {})
+        score = image_score(
+            anomaly_map[region], score_settings.get("method", "percentile"), score_settings.get("percentile", 99.0)
+        )
+        count, volume = lesion_summary(segmentation, out["affine"])
+        seg_path = Path("segmentations") / f"{case}_seg.nii.gz"
+        image = nifti_like(segmentation.astype(np.uint8), out["source"], out["affine"], dtype=np.uint8)
+        image.header["descrip"] = f"medmonai segmentation: {cal.method} > {cal.voxel_threshold:.4g}"[:79]
+        self._staged.add(seg_path, nifti_gz_bytes(image))
+        figure = figure_png_bytes(
+            calibrated_overlay_figure(
+                out[Keys.IMAGE],
+                anomaly_map,
+                segmentation,
+                out[Keys.LABEL] if out[Keys.LABEL] is not None and out[Keys.LABEL].any() else None,
+                f"{case}: {cal.method}",
+                cal.voxel_threshold,
+                cal.display_max,
+                out["affine"],
+            ),
+            dpi=80,
+        )
+        overlay_path = Path("overlays") / f"{case}.png"
+        self._staged.add(overlay_path, figure)
+        self.figures.append(figure)
+        self.rows.append(
+            {
+                "case_id": case,
+                "source": out["source"],
+                "image_score": round(float(score), 6),
+                "image_threshold": round(cal.image_threshold, 6),
+                "abnormal": int(score > cal.image_threshold),
+                "lesion_count": count,
+                "lesion_volume_mm3": round(volume, 1),
+                "anomaly_map": f"maps/{case}_anomaly.nii.gz",
+                "segmentation": str(seg_path),
+                "overlay": str(overlay_path),
+            }
+        )
+
+    def completed(self, engine: Engine) -> None:
+        """Stage the table and the page, then move every file into place."""
+        table = io.StringIO()
+        writer = csv.DictWriter(table, fieldnames=CASE_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        self._staged.add("cases.csv", table.getvalue().encode())
+        self._staged.add("report.html", self.page().encode())
+        written = self._staged.commit()
+        flagged = sum(r["abnormal"] for r in self.rows)
+        logger.info(
+            f"{len(self.rows)} cases, {flagged} flagged abnormal; wrote {len(written)} files to {self.output_dir}"
+        )
+
+    def failed(self, engine: Engine, e: Exception) -> None:
+        """Drop everything staged, then let the error propagate."""
+        if self._staged is not None:
+            self._staged.discard()
+        raise e
+
+    def page(self) -> str:
+        """The self-contained HTML report."""
+        cal = self.calibration
+        rows = "".join(
+            f'<tr class="{"abnormal" if r["abnormal"] else "normal"}">'
+            f'<td><a href="#case-{i}">{html.escape(r["case_id"])}</a></td>'
+            f"<td>{r['image_score']:.4g}</td><td>{'ABNORMAL' if r['abnormal'] else 'normal'}</td>"
+            f"<td>{r['lesion_count']}</td><td>{r['lesion_volume_mm3']:.1f}</td></tr>"
+            for i, r in enumerate(self.rows)
+        )
+        cases = "".join(
+            f'<section id="case-{i}" class="case"><h2>{html.escape(r["case_id"])}: '
+            f'<span class="flag">{"ABNORMAL" if r["abnormal"] else "normal"}</span></h2>'
+            f"<p>image score {r['image_score']:.4g} (threshold {r['image_threshold']:.4g}); {r['lesion_count']} "
+            f"lesion(s), {r['lesion_volume_mm3']:.1f} mm³; source <code>{html.escape(r['source'])}</code></p>"
+            f'<img alt="overlay of {html.escape(r["case_id"])}" src="data:image/png;base64,'
+            f'{base64.b64encode(figure).decode()}"></section>'
+            for i, (r, figure) in enumerate(zip(self.rows, self.figures, strict=True))
+        )
+        return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(self.title)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; max-width: 1100px; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #999; padding: 4px 10px; text-align: right; }}
+tr.abnormal td {{ background: #fde0dc; font-weight: bold; }} img {{ max-width: 100%; }}
+.case {{ margin-top: 2em; border-top: 1px solid #ccc; }}
+</style></head><body>
+<h1>{html.escape(self.title)}</h1>
+<p>Model <b>{html.escape(cal.method)}</b>. Thresholds from {cal.n_healthy_volumes} healthy volumes: voxel threshold
+{cal.voxel_threshold:.4g} (false-positive rate {cal.voxel_fpr:g} of healthy voxels), image threshold
+{cal.image_threshold:.4g} (percentile {cal.image_percentile:g} of healthy image scores). Every overlay uses one colour
+scale, from the voxel threshold (transparent below) to {cal.display_max:.4g}.</p>
+<table id="cases"><thead><tr><th>case</th><th>image score</th><th>flag</th><th>lesions</th><th>volume (mm³)</th>
+</tr></thead><tbody>{rows}</tbody></table>
+{cases}
+</body></html>
+"""
