@@ -18,6 +18,7 @@ __all__ = [
     "DataError",
     "ConfigError",
     "CheckpointError",
+    "PackageError",
     "find_user_error",
     "install_excepthook",
     "reason",
@@ -34,6 +35,10 @@ class DataError(MedmonaiError, ValueError):
 
 class ConfigError(MedmonaiError, ValueError):
     """A configuration value is out of range or inconsistent."""
+
+
+class PackageError(MedmonaiError, ValueError):
+    """A shared model package is malformed, tampered with, or holds code outside the allow-list."""
 
 
 class CheckpointError(MedmonaiError, ValueError):

@@ -125,7 +125,7 @@ def main() -> int:
     done = subprocess.run(command)
     if done.returncode:
         return done.returncode
-    table = (report / "comparison.md").read_text().split("## Settings")[0]
+    table = (report / "comparison.md").read_text(encoding="utf-8").split("## Settings")[0]
     print("\n## Unseen real subject (thresholds from the embedded healthy validation volumes)\n")
     print(table)
     print(f"report, maps and overlays in {report}; brain extraction overlay: {data / 'brain_extraction.png'}")

@@ -22,6 +22,9 @@ for model in ${DEMO_MODELS:-ssad3d ae3d}; do
 done
 run --config_file "['$configs/train.yaml','$configs/evaluate.yaml']" "$@"
 "$py" scripts/bench_unseen_subject.py --output_dir "$out" "$@" > "$out/unseen_subject.log" 2>&1 || { tail -n 5 "$out/unseen_subject.log"; exit 1; }
+# new scans, as a user maps them: a plain folder of NIfTI brains without labels, at ssad3d's calibrated thresholds
+"$py" -c "import sys; from medmonai.data.synthetic.examples import write_example_scans as w; w(sys.argv[1])" "$out/new_scans"
+run --config_file "['$configs/train.yaml','$configs/inference.yaml']" --model ssad3d --input_dir "$out/new_scans" "$@"
 "$py" - "$out" <<'PY'
 import sys
 out = sys.argv[1]
@@ -30,10 +33,13 @@ print("\n## Embedded test set (held-out synthetic subjects)\n\n" + table.split("
 unseen = open(f"{out}/unseen_subject/comparison.md").read().split("## Settings")[0]
 print("## Unseen real subject (a real T1 head; thresholds from the embedded healthy validation volumes)\n")
 print(unseen.split("\n", 1)[1])
+print("## New scans (a plain folder of NIfTI brains, no labels; ssad3d at its calibrated thresholds)\n")
+print(open(f"{out}/inference/cases.csv").read())
 print(f"outputs in {out}:")
 print("  comparison.md, metrics.json, roc_pr.png, evaluation_settings.json (embedded test set)")
 print("  unseen_subject/: the same for the real subject, with its brain-extraction overlay under data_*/")
 print("  maps/<case>_anomaly.nii.gz (the default map; open over the input in ITK-SNAP or 3D Slicer), overlays/<case>.png")
-print("  <model>/model.pt, <model>/checkpoints/, <model>/train_summary.json, <model>/tensorboard/")
+print("  inference/: report.html (open in a browser), cases.csv, maps/, segmentations/, overlays/ of the new scans")
+print("  <model>/model.pt, <model>/thresholds.json, <model>/checkpoints/, <model>/train_summary.json, <model>/tensorboard/")
 PY
 "$py" scripts/readme_tables.py --check --run "$out" || echo "(python scripts/readme_tables.py --run $out writes this run's tables into the READMEs)"

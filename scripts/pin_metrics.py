@@ -62,7 +62,7 @@ def bundle_metrics(bundle: str, output_dir: Path, cache_dir: Path, repo: Path = 
         wf.initialize()
         wf.run()
         wf.finalize()
-    metrics = json.loads((output_dir / "metrics.json").read_text())
+    metrics = json.loads((output_dir / "metrics.json").read_text(encoding="utf-8"))
     return {k: v for k, v in sorted(metrics.items()) if isinstance(v, (int, float)) and not any(t in k for t in TIMING)}
 
 

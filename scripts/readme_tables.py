@@ -102,8 +102,8 @@ def main() -> int:
     args = parser.parse_args()
     run = Path(args.run)
     try:
-        embedded = json.loads((run / "metrics.json").read_text())
-        unseen = json.loads((run / "unseen_subject" / "metrics.json").read_text())
+        embedded = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+        unseen = json.loads((run / "unseen_subject" / "metrics.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         print(f"readme_tables: error: {e}; run bash scripts/demo.sh first", file=sys.stderr)
         return 1
@@ -117,14 +117,14 @@ def main() -> int:
     }
     stale = []
     for path, tables in blocks.items():
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
         new = text
         for name, table in tables.items():
             new = replace_block(new, name, table)
         if new != text:
             stale.append(path)
             if not args.check:
-                path.write_text(new)
+                path.write_text(new, encoding="utf-8")
     names = ", ".join(str(p.relative_to(ROOT)) for p in stale)
     if not stale:
         print(f"the README tables match {run}")

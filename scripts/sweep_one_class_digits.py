@@ -42,7 +42,7 @@ def main() -> None:
         overrides = {"normal_classes": str(digit), "architecture": args.architecture, "output_dir": str(out)}
         run(["train.yaml"], max_epochs=args.max_epochs, **overrides)
         run(["train.yaml", "evaluate.yaml"], **overrides)
-        metrics = json.loads((out / "metrics.json").read_text())
+        metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
         rows.append((digit, metrics["real/auroc"], metrics["real/detection_rate"], metrics["test_normal_fpr"]))
         print(f"normal digit {digit}: AUROC {rows[-1][1]:.3f}, detected {rows[-1][2]:.1f}%, FPR {rows[-1][3]:.1f}%")
     mean = statistics.mean(r[1] for r in rows)

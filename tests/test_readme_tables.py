@@ -42,7 +42,7 @@ def test_only_the_marked_block_is_replaced():
 
 
 def test_the_readmes_carry_every_block():
-    assert "<!-- tables:brain_summary -->" in (REPO / "README.md").read_text()
-    bundle = readme_tables.BUNDLE_README.read_text()
+    assert "<!-- tables:brain_summary -->" in (REPO / "README.md").read_text(encoding="utf-8")
+    bundle = readme_tables.BUNDLE_README.read_text(encoding="utf-8")
     for name in ("brain_unseen", "brain_unseen_kinds", "brain_embedded"):
         assert f"<!-- tables:{name} -->" in bundle

@@ -26,6 +26,7 @@ __all__ = [
     "ImageHeader",
     "VOLUME_SUFFIXES",
     "check_same_grid",
+    "check_spacing",
     "dicom_series_files",
     "load_grayscale",
     "load_volume",
@@ -91,6 +92,7 @@ def load_volume(path: str | Path) -> MetaTensor:
 
 def _load_nifti(path: Path) -> MetaTensor:
     """NIfTI through nibabel: as fast, and it keeps NaN voxels, which ITK's NIfTI reader turns into zeros."""
+    _check_nifti_header(path)
     try:
         image = nib.load(str(path))
         array = np.asarray(image.dataobj, dtype=np.float32)
@@ -139,6 +141,39 @@ class ImageHeader:
     origin: tuple[float, ...] = (0.0, 0.0, 0.0)
 
 
+MAX_SPACING_MM = 20.0  # no brain scan has thicker voxels; beyond this a header is wrong
+
+
+def check_spacing(path: str | Path, spacing: Sequence[float], direction: Sequence[float] | None = None) -> None:
+    """Refuse voxel spacing that is not finite, zero, negative or implausible (> 20 mm), or a degenerate direction.
+
+    Raises:
+        DataError: naming the file and the spacing.
+    """
+    values = np.asarray(spacing, np.float64)
+    if not np.all(np.isfinite(values)) or np.any(values <= 0) or np.any(values > MAX_SPACING_MM):
+        shown = tuple(round(float(v), 4) for v in values)
+        raise DataError(f"{path}: implausible voxel spacing {shown} mm (each must be in (0, {MAX_SPACING_MM:g}])")
+    if direction is not None:
+        matrix = np.asarray(direction, np.float64).reshape(len(values), len(values))
+        if not np.all(np.isfinite(matrix)) or abs(np.linalg.det(matrix)) < 1e-3:
+            raise DataError(f"{path}: degenerate orientation (direction cosines {tuple(np.round(matrix.ravel(), 3))})")
+
+
+def _check_nifti_header(path: Path) -> None:
+    """NIfTI readers quietly replace a zero or negative pixdim with 1 or its absolute value: check it raw."""
+    try:
+        with nib.openers.ImageOpener(str(path)) as fobj:  # unchecked: as written, before nibabel's repairs
+            header = nib.Nifti1Header.from_fileobj(fobj, check=False)
+    except Exception as e:  # nibabel raises many types for corrupt files
+        raise DataError(f"{path}: unreadable image header ({reason(e, last_chars=160)})") from e
+    dims = int(header["dim"][0])
+    check_spacing(path, [float(z) for z in header["pixdim"][1 : 1 + min(max(dims, 1), 3)]])
+    affine = header.get_best_affine()
+    if not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) < 1e-6:
+        raise DataError(f"{path}: degenerate affine (voxel-to-world matrix {np.round(affine[:3, :3], 3).tolist()})")
+
+
 def dicom_series_files(folder: str | Path) -> list[str]:
     """The files of the one DICOM series in ``folder``, in slice order (GDCM's sorting).
 
@@ -146,7 +181,12 @@ def dicom_series_files(folder: str | Path) -> list[str]:
         DataError: the folder holds no DICOM series, or several.
     """
     folder = Path(folder)
-    series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+    shown = sitk.ProcessObject.GetGlobalWarningDisplay()
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)  # GDCM warns on stderr for every folder without DICOM
+    try:
+        series = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(shown)
     if len(series) != 1:
         found = "no DICOM series" if not series else f"{len(series)} DICOM series"
         raise DataError(f"{folder}: {found}; a scan folder must hold exactly one series")
@@ -172,6 +212,8 @@ def read_header(path: str | Path) -> ImageHeader:
         DataError: the file is unreadable (missing, truncated header, missing raw data file) or not 3-D.
     """
     path = Path(path)
+    if path.name.lower().endswith((".nii", ".nii.gz")) and path.is_file():
+        _check_nifti_header(path)
     if path.is_dir():
         try:
             image = read_dicom_series(path)
@@ -179,6 +221,7 @@ def read_header(path: str | Path) -> ImageHeader:
             raise DataError(f"{path}: unreadable DICOM series ({reason(e, last_chars=160)})") from e
         if image.GetDimension() != 3:
             raise DataError(f"{path}: expected a 3-D volume, got size {image.GetSize()}")
+        check_spacing(path, image.GetSpacing(), image.GetDirection())
         return ImageHeader(path, tuple(image.GetSize()), image.GetSpacing(), image.GetDirection(), image.GetOrigin())
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
@@ -190,6 +233,7 @@ def read_header(path: str | Path) -> ImageHeader:
     if len(size) != 3:
         raise DataError(f"{path}: expected a 3-D volume, got {len(size)}-D with size {size}")
     _check_metaimage_data(path, size)
+    check_spacing(path, reader.GetSpacing(), reader.GetDirection())
     return ImageHeader(path, size, tuple(reader.GetSpacing()), tuple(reader.GetDirection()), tuple(reader.GetOrigin()))
 
 

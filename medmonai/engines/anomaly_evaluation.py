@@ -111,8 +111,16 @@ class AnomalyEvaluation:
         if self.test_evaluator is not None:
             self.test_evaluator.derived = derived
         settings = {**self.calibration_settings, "image_score": self._image_score_settings}
+        mappers = self.val_evaluator.mappers
         self.calibrations = {
-            m: calibrate(m, v, collector.image_scores[m], self.voxel_fpr, self.image_percentile, settings)
+            m: calibrate(
+                m,
+                v,
+                collector.image_scores[m],
+                self.voxel_fpr,
+                self.image_percentile,
+                {**settings, "map": mappers[m].map_settings} if m in mappers else settings,
+            )
             for m, v in collector.scores.items()
         }
         voxel = {m: c.voxel_threshold for m, c in self.calibrations.items()}

@@ -84,6 +84,9 @@ class CaseReport:
         methods = [*engine.mappers, *getattr(engine, "derived", {})]
         if self.calibration.method not in methods:
             raise ConfigError(f"the calibration is for {self.calibration.method!r}, not one of {sorted(methods)}")
+        mapper = engine.mappers.get(self.calibration.method)
+        if mapper is not None:  # the map itself must be made as it was calibrated
+            self.calibration.check_settings({"map": mapper.map_settings}, f"{self.calibration.method}'s calibration")
         self.rows, self.figures = [], []
         self._staged = StagedFiles(self.output_dir, "cases")
 

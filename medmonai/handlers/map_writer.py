@@ -59,8 +59,8 @@ class MapWriter:
         self, method: str, maps_dir: str | Path, overlays_dir: str | Path | None = None, vmax: float | None = None
     ) -> None:
         self.method = method
-        self.maps_dir = Path(maps_dir)
-        self.overlays_dir = Path(overlays_dir) if overlays_dir else None
+        self.maps_dir = Path(maps_dir).absolute()
+        self.overlays_dir = Path(overlays_dir).absolute() if overlays_dir else None
         self.vmax = vmax
         self._staged: StagedFiles | None = None
 
@@ -93,7 +93,8 @@ class MapWriter:
     def completed(self, engine: Engine) -> None:
         """Move every staged file into place, then drop the staging folder."""
         written = self._staged.commit()
-        logger.info(f"wrote {len(written)} files to {self.maps_dir} and {self.overlays_dir}")
+        where = f"{self.maps_dir} and {self.overlays_dir}" if self.overlays_dir else str(self.maps_dir)
+        logger.info(f"wrote {len(written)} files to {where}")
 
     def failed(self, engine: Engine, e: Exception) -> None:
         """Discard everything staged, then let the error propagate."""

@@ -71,7 +71,7 @@ class Calibration:
                 "--thresholds_path"
             )
         try:
-            content = json.loads(path.read_text())
+            content = json.loads(path.read_text(encoding="utf-8"))
             calibration = cls(**content)
             numbers = (calibration.voxel_threshold, calibration.image_threshold, calibration.display_max)
             if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers):
@@ -93,7 +93,10 @@ class Calibration:
         calibrated = _flat(self.settings)
         differ = {k: (calibrated.get(k), v) for k, v in _flat(settings).items() if calibrated.get(k) != v}
         if differ:
-            shown = ", ".join(f"{k}: calibrated {a!r}, given {b!r}" for k, (a, b) in sorted(differ.items()))
+            shown = ", ".join(
+                f"{k}: {'not in the calibration' if a is None else f'calibrated {a!r}'}, given {b!r}"
+                for k, (a, b) in sorted(differ.items())
+            )
             raise ConfigError(f"{source}: settings differ from the calibration ({shown}); recalibrate or match them")
 
 
@@ -141,7 +144,22 @@ def calibrate(
 
 
 def load_calibration(
-    path: str | Path, method: str | None = None, settings: Mapping[str, Any] | None = None
+    path: str | Path,
+    method: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    mappers: Mapping[str, Any] | None = None,
 ) -> Calibration:
-    """Read and check a ``thresholds.json`` (see :meth:`Calibration.load`), for configs."""
-    return Calibration.load(path, method, settings)
+    """Read and check a ``thresholds.json`` (see :meth:`Calibration.load`), for configs.
+
+    Args:
+        path: the file.
+        method: the method it must be for. Defaults to None (any).
+        settings: the settings it must hold for. Defaults to None (not checked).
+        mappers: ``{method: SlidingWindowMapper}``; the method's map settings (window, scorer) must match too.
+            Defaults to None (not checked).
+    """
+    calibration = Calibration.load(path, method, settings)
+    mapper = (mappers or {}).get(calibration.method)
+    if mapper is not None:
+        calibration.check_settings({"map": mapper.map_settings}, path)
+    return calibration

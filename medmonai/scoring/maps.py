@@ -155,6 +155,9 @@ class SlidingWindowMapper:
         self.roi_size = tuple(int(r) for r in roi_size)
         self.settings = {"roi_size": list(self.roi_size), "overlap": overlap, "mode": mode}
         self.settings["sw_batch_size"] = sw_batch_size
+        # what shapes the map's values (sw_batch_size only sets the pace): a calibration holds for these alone
+        self.map_settings = {**self.settings, "scorer": getattr(scorer, "kind", type(scorer).__name__)}
+        del self.map_settings["sw_batch_size"]
         self.inferer = inferer or SlidingWindowInferer(
             roi_size=self.roi_size, sw_batch_size=sw_batch_size, overlap=overlap, mode=mode, sw_device=device
         )

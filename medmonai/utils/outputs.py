@@ -86,7 +86,7 @@ class StagedFiles:
         self.pending: list[tuple[Path, Path]] = []
 
     def add(self, relative: str | Path, data: bytes) -> None:
-        """Stage ``data`` for ``root / relative``."""
+        """Stage ``data`` for ``root / relative`` (an absolute path is taken as it is)."""
         staged = self.staging / str(len(self.pending))
         staged.write_bytes(data)
         self.pending.append((staged, self.root / relative))
@@ -134,4 +134,4 @@ def read_json(path: str | Path) -> dict[str, Any] | None:
     path = Path(path)
     if not path.is_file():
         return None
-    return json.loads(path.read_text())
+    return json.loads(path.read_text(encoding="utf-8"))

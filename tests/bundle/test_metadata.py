@@ -9,7 +9,7 @@ METADATA = sorted((REPO / "bundles").glob("*/configs/metadata.json"))
 
 
 def test_schema_ships_in_the_package():
-    assert META_SCHEMA_PATH.is_file() and json.loads(META_SCHEMA_PATH.read_text())["required"]
+    assert META_SCHEMA_PATH.is_file() and json.loads(META_SCHEMA_PATH.read_text(encoding="utf-8"))["required"]
 
 
 @pytest.mark.parametrize("meta_file", METADATA, ids=lambda p: p.parts[-3])
@@ -26,7 +26,7 @@ def test_bundle_metadata_verifies_offline(meta_file, no_network):
     ],
 )
 def test_incomplete_metadata_fails(tmp_path, no_network, case):
-    meta = json.loads(METADATA[0].read_text())
+    meta = json.loads(METADATA[0].read_text(encoding="utf-8"))
     del meta[case["drop"]]
     path = tmp_path / "metadata.json"
     path.write_text(json.dumps(meta))

@@ -28,7 +28,7 @@ def test_network_def_returns_the_tensor_the_metadata_declares(configs, no_networ
         config_file=str(configs / "train.yaml"),
         device="cpu",
     )  # raises on a channel or dtype mismatch, or a dict output
-    pred = json.loads((configs / "metadata.json").read_text())["network_data_format"]["outputs"]["pred"]
+    pred = json.loads((configs / "metadata.json").read_text(encoding="utf-8"))["network_data_format"]["outputs"]["pred"]
     parser = parser_of(configs)
     shape = parser.get("_meta_#network_data_format#inputs#image#spatial_shape")
     out = parser.get_parsed_content("network_def").eval()(torch.rand(2, 1, *shape))

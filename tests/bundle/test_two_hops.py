@@ -21,7 +21,7 @@ def medmonai_names(text: str) -> set[tuple[str, str]]:
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: f"{p.parents[1].name}/{p.name}")
 def test_every_medmonai_name_is_defined_in_or_imported_straight_into_the_module_named(config):
     far = []
-    for path, attr in sorted(medmonai_names(config.read_text())):
+    for path, attr in sorted(medmonai_names(config.read_text(encoding="utf-8"))):
         try:
             module = importlib.import_module(f"{path}.{attr}")  # the name is a module itself
             continue

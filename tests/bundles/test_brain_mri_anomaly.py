@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
+import hashlib
 import json
 import math
 import re
+import shutil
+import struct
+import subprocess
+import sys
+import zipfile
 
 import matplotlib.image
 import nibabel as nib
@@ -13,8 +21,10 @@ import pytest
 import torch
 from monai.bundle import ConfigWorkflow
 
+from medmonai.bundle.package import describe, export_package, run_package, verify_package
 from medmonai.data import embedded_brains
-from medmonai.errors import find_user_error
+from medmonai.data.synthetic.examples import write_example_scans
+from medmonai.errors import PackageError, find_user_error
 from tests.bundles.helpers import missing_properties, run_cli, run_configs
 from tests.conftest import REPO
 
@@ -59,7 +69,7 @@ def test_train_config_has_every_property(tmp_path, cache):
 
 
 def test_evaluation_compares_the_baseline_and_every_trained_model(trained):
-    metrics = json.loads((trained / "metrics.json").read_text())
+    metrics = json.loads((trained / "metrics.json").read_text(encoding="utf-8"))
     for method in (
         "intensity_threshold",
         "ae3d",
@@ -85,11 +95,11 @@ def test_evaluation_compares_the_baseline_and_every_trained_model(trained):
     # ... and darker-than-healthy intensity finds what it cannot: hypointense lesions
     dark, bright = (metrics[f"{m}/voxel_auroc_hypointense"] for m in ("intensity~low", "intensity_threshold"))
     assert dark > 0.7 > 0.3 > bright
-    table = (trained / "comparison.md").read_text()
+    table = (trained / "comparison.md").read_text(encoding="utf-8")
     rows = ("| intensity_threshold |", "| ae3d |", "| ae2d |", "| ssad3d |", "| ssad3d+intensity |", "oracle")
     for row in (*rows, "## Lesion kind: mass_effect"):
         assert row in table
-    settings = json.loads((trained / "evaluation_settings.json").read_text())
+    settings = json.loads((trained / "evaluation_settings.json").read_text(encoding="utf-8"))
     assert settings["postprocessing"]["median_size"] == 3 and settings["sliding_window"]["roi_size"] == [32, 32, 32]
     assert settings["combinations"]["ssad3d+intensity"] == {
         "methods": ["ssad3d", "intensity_threshold"],
@@ -106,7 +116,7 @@ def test_evaluation_compares_the_baseline_and_every_trained_model(trained):
 
 def test_maps_overlay_their_inputs(trained, cache):
     dataset = embedded_brains(cache, n_train=2, n_val=1, n_test_lesion=4, n_test_healthy=1)
-    test_items = json.loads(dataset.read_text())["test"]
+    test_items = json.loads(dataset.read_text(encoding="utf-8"))["test"]
     assert len(list((trained / "maps").glob("*_anomaly.nii.gz"))) == len(test_items) == 5
     for item in test_items:
         image = nib.load(dataset.parent / item["image"])
@@ -130,10 +140,11 @@ def test_inference_maps_a_chosen_split_with_one_model(trained, cache, tmp_path):
         model="ssad3d",
         inference_split="val",
         maps_dir=str(tmp_path / "maps"),
-        overlays_dir="",
+        inference_dir=str(tmp_path / "inference"),
         **SMALL,
     )
     assert [p.name for p in (tmp_path / "maps").iterdir()] == ["val_000_t1_anomaly.nii.gz"]
+    assert (tmp_path / "inference" / "cases.csv").read_text(encoding="utf-8").count("\n") == 2  # header and one case
     overlay = ["train.yaml", "inference.yaml"]
     assert missing_properties(BUNDLE, overlay, "infer", trained, cache_dir=cache, model="ssad3d", **SMALL) == []
     probability = nib.load(tmp_path / "maps" / "val_000_t1_anomaly.nii.gz").get_fdata()
@@ -142,12 +153,13 @@ def test_inference_maps_a_chosen_split_with_one_model(trained, cache, tmp_path):
 
 @pytest.mark.parametrize("model", ["ae3d", "ssad3d"])  # noise, or synthetic anomalies, from the saved RNG
 def test_training_resumes_exactly_and_can_be_extended(trained, cache, tmp_path, model):
-    run(["train.yaml"], trained, cache_dir=cache, model=model, **{**TINY, "max_epochs": 3})
-    names = sorted(p.name for p in (trained / model / "checkpoints").iterdir())
+    shutil.copytree(trained / model, tmp_path / "resumed" / model)  # the shared run stays as evaluated
+    run(["train.yaml"], tmp_path / "resumed", cache_dir=cache, model=model, **{**TINY, "max_epochs": 3})
+    names = sorted(p.name for p in (tmp_path / "resumed" / model / "checkpoints").iterdir())
     assert names[-1] == "checkpoint_epoch=3.pt"
-    run(["train.yaml"], tmp_path, cache_dir=cache, model=model, **{**TINY, "max_epochs": 3})  # uninterrupted
-    resumed = torch.load(trained / model / "model.pt", weights_only=True)
-    straight = torch.load(tmp_path / model / "model.pt", weights_only=True)
+    run(["train.yaml"], tmp_path / "straight", cache_dir=cache, model=model, **{**TINY, "max_epochs": 3})
+    resumed = torch.load(tmp_path / "resumed" / model / "model.pt", weights_only=True)
+    straight = torch.load(tmp_path / "straight" / model / "model.pt", weights_only=True)
     assert all(torch.equal(resumed[k], straight[k]) for k in straight)  # same patches, corruptions and steps
 
 
@@ -203,6 +215,24 @@ def _break(root, problem):
         (root / "dataset.json").write_text(json.dumps({"training": [], "validation": [], "test": []}))
     elif problem == "malformed":
         (root / "dataset.json").write_text('{"training": [')
+    elif problem == "empty_mask":
+        _save(root / "v0_mask.nii.gz", np.zeros(shape, np.uint8))
+    elif problem == "label_values":
+        label = np.zeros(shape, np.uint8)
+        label[5:8, 5:8, 5:8] = 255
+        _save(root / "x0_label.nii.gz", label)
+    elif problem == "overlap":
+        lists = json.loads((root / "dataset.json").read_text())
+        lists["test"].append({**lists["training"][0], "label": lists["test"][0]["label"]})
+        (root / "dataset.json").write_text(json.dumps(lists))
+    elif problem in ("zero_spacing", "thick_slices"):
+        image = nib.Nifti1Image(nib.load(root / "t0.nii.gz").get_fdata().astype(np.float32), AFFINE)
+        image.header.set_zooms((2.0, 2.0, 250.0))
+        nib.save(image, str(root / "t0.nii.gz"))
+        if problem == "zero_spacing":  # as some converters write it; nibabel itself would repair it on saving
+            raw = bytearray(gzip.decompress((root / "t0.nii.gz").read_bytes()))
+            raw[84:88] = struct.pack("<f", 0.0)
+            (root / "t0.nii.gz").write_bytes(gzip.compress(bytes(raw)))
 
 
 BAD = {
@@ -216,6 +246,11 @@ BAD = {
     "empty": r"dataset\.json: section 'training' lists no items",
     "malformed": r"dataset\.json: malformed JSON",
     "roi": r"t0\.nii\.gz: roi_size \(32, 32, 32\) is larger than the volume \(24, 24, 20\)",
+    "empty_mask": r"v0_mask\.nii\.gz: brain mask is empty \(all zeros\)",
+    "label_values": r"x0_label\.nii\.gz: lesion label holds \[255\.0\]; expected 0 \(background\) and 1-4",
+    "overlap": r"t0\.nii\.gz: in both the train and test splits; splits must not overlap",
+    "zero_spacing": r"t0\.nii\.gz: implausible voxel spacing \(2\.0, 0\.0, 250\.0\) mm",
+    "thick_slices": r"t0\.nii\.gz: implausible voxel spacing \(2\.0, 2\.0, 250\.0\) mm \(each must be in \(0, 20\]\)",
 }
 
 
@@ -251,3 +286,227 @@ def test_the_command_line_prints_one_line_and_exits_non_zero(user_data, tmp_path
     last = result.stderr.strip().splitlines()[-1]
     assert re.fullmatch(r"medmonai: error: .*x0\.nii\.gz: volume holds NaN or infinite values", last), result.stderr
     assert not (tmp_path / "out" / "metrics.json").exists() and not (tmp_path / "out" / "maps").exists()
+
+
+@pytest.fixture(scope="module")
+def new_scans(trained, cache, tmp_path_factory):
+    """The new scans mapped by inference.yaml with --input_dir, at ae3d's calibration from evaluate.yaml."""
+    scans = tmp_path_factory.mktemp("new") / "scans"
+    write_example_scans(scans)
+    out = tmp_path_factory.mktemp("inference")
+    run(
+        ["train.yaml", "inference.yaml"],
+        trained,
+        cache_dir=cache,
+        model="ae3d",
+        input_dir=str(scans),
+        inference_dir=str(out),
+        **SMALL,
+    )
+    return out
+
+
+def test_new_scans_get_maps_segmentations_cases_and_a_report(new_scans, trained):
+    rows = {r["case_id"]: r for r in csv.DictReader((new_scans / "cases.csv").open())}
+    assert sorted(rows) == ["mni_healthy", "mni_lesion"]
+    calibration = json.loads((trained / "ae3d" / "thresholds.json").read_text(encoding="utf-8"))
+    lesion, healthy = rows["mni_lesion"], rows["mni_healthy"]
+    assert float(lesion["image_threshold"]) == pytest.approx(calibration["image_threshold"], rel=1e-5)
+    assert lesion["abnormal"] == "1" and float(lesion["image_score"]) > float(healthy["image_score"])
+    assert int(lesion["lesion_count"]) >= 1 and float(lesion["lesion_volume_mm3"]) >= 8.0  # 2 mm voxels
+    for name in rows:
+        anomaly_map = nib.load(new_scans / "maps" / f"{name}_anomaly.nii.gz")
+        segmentation = nib.load(new_scans / "segmentations" / f"{name}_seg.nii.gz")
+        np.testing.assert_array_equal(segmentation.affine, anomaly_map.affine)
+        seg = np.asarray(segmentation.dataobj)
+        assert seg.dtype == np.uint8 and set(np.unique(seg)) <= {0, 1}
+        voxels = int(seg.sum())
+        assert float(rows[name]["lesion_volume_mm3"]) == pytest.approx(8.0 * voxels)
+        hot = np.asarray(anomaly_map.dataobj)[seg > 0]
+        assert voxels == 0 or hot.min() > calibration["voxel_threshold"]  # segmented = map above the threshold
+    figure = matplotlib.image.imread(new_scans / "overlays" / "mni_lesion.png")
+    assert figure.shape[0] > 200 and figure[..., :3].std() > 0.05
+    page = (new_scans / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 2 and "ABNORMAL" in page and "<table" in page
+
+
+def test_the_report_renders_in_a_real_browser(new_scans, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium); .ci/run installs it")
+    page = (new_scans / "report.html").as_uri()
+    common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    shot = tmp_path / "report.png"
+    subprocess.run([*common, "--window-size=1200,1600", f"--screenshot={shot}", page], capture_output=True, timeout=120)
+    image = matplotlib.image.imread(shot)
+    assert image.shape[:2] == (1600, 1200) and image[..., :3].std() > 0.05  # not a blank page
+    reddish = (image[..., 0] > 0.9) & (image[..., 1] < 0.95) & (image[..., 2] < 0.9)  # abnormal rows are tinted
+    assert reddish.sum() > 500
+    dom = subprocess.run([*common, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
+    rows = re.findall(r'<tr class="(abnormal|normal)"><td><a href="#case-\d">(\w+)</a>', dom)
+    assert ("abnormal", "mni_lesion") in rows and len(rows) == 2
+    assert re.search(r'<img alt="overlay of mni_lesion" src="data:image/png;base64,', dom)
+
+
+def test_calibrate_yaml_writes_what_evaluation_wrote(trained, cache, tmp_path):
+    weights = tmp_path / "ae3d"
+    weights.mkdir()
+    shutil.copy(trained / "ae3d" / "model.pt", weights / "model.pt")
+    run(["train.yaml", "calibrate.yaml"], tmp_path, cache_dir=cache, model="ae3d", **SMALL)
+    assert (weights / "thresholds.json").read_text() == (trained / "ae3d" / "thresholds.json").read_text()
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"thresholds_path": "/nowhere/thresholds.json"}, r"/nowhere/thresholds.json: no calibration; run evaluate"),
+        (
+            {"median_size": 0},
+            r"settings differ from the calibration \(postprocessing.median_size: calibrated 3, given 0\)",
+        ),
+    ],
+)
+def test_inference_refuses_a_missing_or_mismatched_calibration(trained, cache, tmp_path, overrides, message):
+    write_example_scans(tmp_path / "scans")
+    with pytest.raises(Exception) as info:
+        run(
+            ["train.yaml", "inference.yaml"],
+            trained,
+            cache_dir=cache,
+            model="ae3d",
+            input_dir=str(tmp_path / "scans"),
+            inference_dir=str(tmp_path / "out"),
+            **SMALL,
+            **overrides,
+        )
+    error = find_user_error(info.value)
+    assert error is not None and re.search(message, str(error)), info.value
+    assert not (tmp_path / "out").exists()
+
+
+# --- sharing: export, verify, run; tampered packages refused -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def package(trained, tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "pkg.zip"
+    export_package(trained, "brain_mri_anomaly", out, model="ae3d", settings=SMALL)
+    return out
+
+
+def test_a_package_round_trips_to_the_same_maps(package, new_scans, tmp_path):
+    clean = tmp_path / "receiver"
+    clean.mkdir()
+    shutil.copy(package, clean / "pkg.zip")  # a clean copy, away from the run that made it
+    report = verify_package(clean / "pkg.zip")
+    assert report["unlisted"] == [] and len(report["code"]) > 50 and len(report["tooling"]) == 2
+    scans = tmp_path / "scans"
+    write_example_scans(scans)
+    run = run_package(clean / "pkg.zip", clean / "work", ["--input_dir", str(scans)])
+    assert run.returncode == 0
+    results = clean / "work" / "results" / "inference"
+    for name in ("mni_healthy", "mni_lesion"):
+        ours = nib.load(results / "maps" / f"{name}_anomaly.nii.gz").get_fdata()
+        original = nib.load(new_scans / "maps" / f"{name}_anomaly.nii.gz").get_fdata()
+        np.testing.assert_array_equal(ours, original)
+    columns = ("case_id", "image_score", "abnormal", "lesion_count", "lesion_volume_mm3")
+    rows = [[r[c] for c in columns] for r in csv.DictReader((results / "cases.csv").open())]
+    assert rows == [[r[c] for c in columns] for r in csv.DictReader((new_scans / "cases.csv").open())]
+
+
+def _unpacked(package, dest):
+    with zipfile.ZipFile(package) as archive:
+        archive.extractall(dest)
+    return dest / "brain_mri_anomaly"
+
+
+def _rehash(root):
+    """What an attacker would do after editing a file: recompute the checksums in metadata.json."""
+    meta_path = root / "configs" / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["medmonai_checksums"] = {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p != meta_path
+    }
+    meta_path.write_text(json.dumps(meta, indent=4))
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("unpickled",))
+
+
+def _tamper(root, how, tmp_path):
+    if how == "weights":
+        (root / "models" / "model.pt").write_bytes((root / "models" / "model.pt").read_bytes()[:-10] + b"0" * 10)
+    elif how == "expression":
+        with (root / "configs" / "inference.yaml").open("a") as f:
+            f.write("\nhello: \"$__import__('os').system('echo pwned')\"\n")
+        _rehash(root)
+    elif how == "logging":
+        text = (root / "configs" / "logging.conf").read_text().replace("class=StreamHandler", "class=os.system")
+        (root / "configs" / "logging.conf").write_text(text)
+        _rehash(root)
+    elif how == "pickle":
+        torch.save({"weight": torch.zeros(1), "payload": Evil()}, root / "models" / "model.pt")
+        _rehash(root)
+    elif how == "symlink":
+        (root / "docs" / "link.md").symlink_to("/etc/hostname")
+    elif how == "version":
+        meta = json.loads((root / "configs" / "metadata.json").read_text())
+        meta["monai_version"] = "0.9.1"
+        (root / "configs" / "metadata.json").write_text(json.dumps(meta))
+    return root
+
+
+REFUSED = {
+    "weights": r"models/model.pt: checksum mismatch",
+    "expression": r"inference.yaml: 1 piece\(s\) of code outside the allow-list, first hello: .*calls __import__",
+    "logging": r"logging.conf: 1 piece\(s\) of code outside the allow-list, .*os.system is not a logging class",
+    "pickle": r"models/model.pt: not a plain state dict of tensors; refused without unpickling",
+    "symlink": r"docs/link.md: a symlink inside the package \(refused\)",
+    "version": r"made with monai 0.9.1, this is monai 1\.6\.\d+ \(differs beyond the patch version\)",
+}
+
+
+@pytest.mark.parametrize("how", list(REFUSED))
+def test_a_tampered_package_is_refused_in_one_line(package, tmp_path, how, capsys):
+    root = _tamper(_unpacked(package, tmp_path / "unpacked"), how, tmp_path)
+    with pytest.raises(PackageError, match=REFUSED[how]) as info:
+        verify_package(root, tooling=False)
+    assert "\n" not in str(info.value)
+    assert "unpickled" not in capsys.readouterr().out  # the payload never ran
+
+
+def test_trust_runs_listed_code_and_verify_lists_it(package, tmp_path):
+    root = _tamper(_unpacked(package, tmp_path / "unpacked"), "expression", tmp_path)
+    report = verify_package(root, trust=True, tooling=False)
+    assert [(i.file, i.where) for i in report["unlisted"]] == [("inference.yaml", "hello")]
+    assert "NOT ALLOWED: calls __import__" in describe(report)
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ("../evil.txt", r"entry '../evil.txt' points outside the package"),
+        ("/abs.txt", r"entry '/abs.txt' points outside"),
+    ],
+)
+def test_a_zip_slip_is_refused_before_anything_is_extracted(tmp_path, entry, message):
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as archive:
+        archive.writestr("brain_mri_anomaly/LICENSE", "x")
+        archive.writestr(entry, "x")
+    with pytest.raises(PackageError, match=message):
+        verify_package(bad, dest=tmp_path / "x" / "y")
+    assert not (tmp_path / "x" / "evil.txt").exists() and not list((tmp_path / "x" / "y").iterdir())
+
+
+def test_the_package_cli_prints_one_line(package, tmp_path):
+    root = _tamper(_unpacked(package, tmp_path / "unpacked"), "weights", tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "medmonai.bundle", "verify", str(root)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert re.fullmatch(r"medmonai: error: .*model\.pt: checksum mismatch .*", result.stderr.strip().splitlines()[-1])

@@ -47,7 +47,7 @@ def test_train_and_inference_on_the_embedded_default(tmp_path, cache, patch_dims
     run_workflow("inference.yaml", tmp_path, BUNDLE, n_embedded_cases=4, **overrides)
     infer = ["train.yaml", "inference.yaml"]  # the infer properties, once there are weights to load
     assert missing_properties(BUNDLE, infer, "infer", tmp_path, n_embedded_cases=4, **overrides) == []
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
     assert REQUIRED <= set(metrics)
     assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in metrics.values()), metrics
     assert metrics["n_patches_test"] == metrics["n_images"] > metrics["n_lesion_patches_test"] > 0

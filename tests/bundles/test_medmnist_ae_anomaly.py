@@ -85,6 +85,7 @@ BAD = {
     "missing_keys": r"pneumoniamnist\.npz: missing keys \['test_labels'\]",
     "no_normal_class": r"octmnist\.npz: no image of the normal classes \[3\]",
     "not_2d": r"pneumoniamnist\.npz: test_images must hold 2-D images",
+    "nan": r"pneumoniamnist\.npz: train image 5 holds NaN or infinite values",
 }
 
 
@@ -94,6 +95,10 @@ def test_bad_input_fails_in_one_line_and_writes_nothing(tmp_path, problem):
         npz = write_npz(tmp_path / "pneumoniamnist.npz", test_labels=None)
     elif problem == "no_normal_class":
         npz = write_npz(tmp_path / "octmnist.npz")
+    elif problem == "nan":
+        images = np.random.default_rng(0).random((50, 28, 28)).astype(np.float32)
+        images[5, 1, 1] = np.inf
+        npz = write_npz(tmp_path / "pneumoniamnist.npz", train_images=images)
     else:
         npz = write_npz(tmp_path / "pneumoniamnist.npz", test_images=np.zeros((20, 28), np.uint8))
     out = tmp_path / "out"

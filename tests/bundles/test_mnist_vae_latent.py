@@ -26,7 +26,7 @@ def _cli_overrides(overrides: dict) -> list[str]:
 
 
 def _check_report(out, n_images: int | None = None) -> dict:
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert REQUIRED_METRICS <= set(metrics)
     assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in metrics.values()), metrics
     if n_images is not None:
@@ -58,7 +58,7 @@ def test_train_and_inference_from_another_folder(tmp_path):
     assert weights["net.mu.weight"].shape[0] == 2
     assert [p.name for p in (out / "checkpoints").iterdir()] == ["checkpoint_epoch=2.pt"]
     assert list((out / "tensorboard").glob("events.out.tfevents.*"))
-    assert json.loads((out / "train_summary.json").read_text())["epochs_completed"] == 2
+    assert json.loads((out / "train_summary.json").read_text(encoding="utf-8"))["epochs_completed"] == 2
 
 
 def test_default_setting_separates_zeros_from_ones(tmp_path):
@@ -101,7 +101,7 @@ def test_killed_training_resumes_where_it_stopped(tmp_path):
     rerun = run_cli("train.yaml", *args, cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert f"at epoch {killed_at} of 40" in rerun.stdout
-    summary = json.loads((tmp_path / "out" / "train_summary.json").read_text())
+    summary = json.loads((tmp_path / "out" / "train_summary.json").read_text(encoding="utf-8"))
     assert summary["epochs_completed"] == 40 and summary["epochs_this_run"] == 40 - killed_at
     assert [p.name for p in checkpoints.iterdir()] == ["checkpoint_epoch=40.pt"]
 
@@ -119,6 +119,19 @@ def _wrong_npz_keys(root):
     return {"dataset_dir": str(root)}
 
 
+def _npz(root, images):
+    root.mkdir()
+    labels = np.arange(len(images)) % 2
+    np.savez(root / "mnist.npz", x_train=images, y_train=labels, x_test=images[:10], y_test=labels[:10])
+    return {"dataset_dir": str(root)}
+
+
+def _nan_pixels(root):
+    images = np.random.default_rng(0).random((40, 28, 28)).astype(np.float32)
+    images[7, 3, 3] = np.nan
+    return _npz(root, images)
+
+
 def _no_mnist_files(root):
     root.mkdir()
     (root / "notes.txt").write_text("nothing here")
@@ -131,6 +144,8 @@ BAD_INPUTS = [
     ("no_mnist_files", _no_mnist_files, "no MNIST data found"),
     ("wrong_npz_keys", _wrong_npz_keys, "mnist.npz: missing keys ['x_train', 'y_train', 'x_test', 'y_test']"),
     ("truncated_gz", _truncated_gz, "train-labels-idx1-ubyte.gz: truncated or corrupt file"),
+    ("nan_pixels", _nan_pixels, "mnist.npz: train image 7 holds NaN or infinite values"),
+    ("8x8_images", lambda root: _npz(root, np.zeros((40, 8, 8), np.uint8)), "MNIST-format images are 28x28, got 8x8"),
     ("absent_digits", lambda root: {"digits": "[3, 12]"}, "requested digits [12] are not in the data"),
     ("zero_latent_size", lambda root: {"latent_size": 0}, "latent_size must be a positive integer, got 0"),
     ("negative_latent_size", lambda root: {"latent_size": -4}, "latent_size must be a positive integer, got -4"),
@@ -163,7 +178,7 @@ def test_bad_input_on_the_cli_is_one_line_and_keeps_earlier_results(tmp_path):
     expected = f"medmonai: error: {tmp_path}/data/train-labels-idx1-ubyte.gz: truncated or corrupt file ("
     assert len(errors) == 1 and errors[0].startswith(expected), result.stderr[-1000:]
     assert sorted(p.name for p in out.iterdir()) == ["metrics.json"]
-    assert (out / "metrics.json").read_text() == '{"latent_knn_accuracy": 0.99}'
+    assert (out / "metrics.json").read_text(encoding="utf-8") == '{"latent_knn_accuracy": 0.99}'
 
 
 def test_inference_without_weights_names_the_file(tmp_path):
@@ -182,3 +197,18 @@ def test_resume_into_a_different_network_names_the_checkpoint(tmp_path):
         wf.run()
     message = str(find_user_error(raised.value))
     assert "checkpoint_epoch=2.pt: does not fit this run" in message and "use a new output_dir" in message
+
+
+def test_a_package_of_the_2d_bundle_verifies_and_runs(tmp_path):
+    from medmonai.bundle.package import export_package, run_package, verify_package
+
+    run_workflow("train.yaml", tmp_path / "run", **TINY)
+    package = export_package(tmp_path / "run", "mnist_vae_latent", tmp_path / "mnist.zip", settings=TINY)
+    report = verify_package(package)
+    assert report["unlisted"] == [] and report["tooling"]
+    assert run_package(package, tmp_path / "receiver").returncode == 0
+    ours = json.loads((tmp_path / "receiver" / "results" / "metrics.json").read_text())
+    run_workflow("inference.yaml", tmp_path / "run")
+    theirs = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    timing = {"train_images_per_second"}
+    assert {k: v for k, v in ours.items() if k not in timing} == {k: v for k, v in theirs.items() if k not in timing}

@@ -30,14 +30,14 @@ def tree(tmp_path_factory):
 def test_train_and_evaluate_on_the_real_layout(tree, tmp_path):
     run_configs(BUNDLE, ["train.yaml"], tmp_path, dataset_dir=str(tree), **TINY)
     run_configs(BUNDLE, ["train.yaml", "evaluate.yaml"], tmp_path, dataset_dir=str(tree), n_samples=3, **SMALL)
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
     for score in ("recon", "kl", "vae"):
         for disease in ("cnv", "dme", "drusen", "all"):
             assert math.isfinite(metrics[f"{score}/auroc_{disease}"]) and math.isfinite(
                 metrics[f"{score}/ap_{disease}"]
             )
     assert metrics["n_test_normal"] == metrics["n_test_cnv"] == 6
-    table = (tmp_path / "auc_table.md").read_text()
+    table = (tmp_path / "auc_table.md").read_text(encoding="utf-8")
     assert "| reference 001 | Reconstruction Score | 0.930 | 0.900 | 0.770 | 0.870 |" in table
     assert "| **medmonai (measured)** | VAE Score |" in table
     for name in ("roc.png", "reconstructions.png", "score_hist.png"):
@@ -59,7 +59,7 @@ def test_without_data_it_trains_evaluates_and_scores_the_embedded_synthetic_scan
     for r in rows:  # the VAE score is the negative ELBO: reconstruction plus KL
         assert float(r["vae"]) == pytest.approx(float(r["recon"]) + float(r["kl"]), rel=1e-4)
     (tree,) = cache.glob("oct_synthetic_*/OCT2017")
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["n_test_normal"] == metrics["n_test_dme"] == len(list((tree / "test" / "DME").iterdir())) == 50
     assert all(math.isfinite(metrics[f"vae/auroc_{d}"]) for d in ("cnv", "dme", "drusen", "all"))
 
@@ -80,6 +80,8 @@ BAD = {
     "empty": r"train/DME: empty class folder",
     "unreadable": r"DRUSEN-\d+-0\.jpeg: unreadable image",
     "layout": r"OCT2017: no test/ folder; expected OCT2017/\{train,test\}",
+    "one_pixel": r"NORMAL-\d+-1\.jpeg: image is 1x1 pixels, too small for an OCT B-scan",
+    "truncated": r"CNV-\d+-0\.jpeg: truncated JPEG \(no end-of-image marker\)",
 }
 
 

@@ -13,7 +13,7 @@ from tests.conftest import REPO
 _spec = importlib.util.spec_from_file_location("pin_metrics", REPO / "scripts" / "pin_metrics.py")
 pin_metrics = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pin_metrics)
-PINNED = json.loads(Path(__file__).with_name("pinned_metrics.json").read_text())
+PINNED = json.loads(Path(__file__).with_name("pinned_metrics.json").read_text(encoding="utf-8"))
 
 
 def test_every_bundle_is_pinned():

@@ -17,11 +17,11 @@ def dataset(tmp_path_factory):
 
 
 def test_layout_and_kinds(dataset):
-    content = json.loads(dataset.read_text())
+    content = json.loads(dataset.read_text(encoding="utf-8"))
     assert [len(content[k]) for k in ("training", "validation", "test")] == [2, 1, 5]
     kinds = [item["kind"] for item in content["test"]]
     assert kinds == ["hyperintense", "hypointense", "texture", "mass_effect", "healthy"]
-    lesions = json.loads((dataset.parent / "lesions.json").read_text())
+    lesions = json.loads((dataset.parent / "lesions.json").read_text(encoding="utf-8"))
     assert [c["kind"] for c in lesions["cases"]] == kinds
     for item, kind in zip(content["test"], kinds, strict=True):
         label = np.asarray(nib.load(dataset.parent / item["label"]).dataobj)
@@ -33,14 +33,14 @@ def test_layout_and_kinds(dataset):
 
 
 def test_volumes_share_the_template_grid_and_differ_by_subject(dataset):
-    content = json.loads(dataset.read_text())
+    content = json.loads(dataset.read_text(encoding="utf-8"))
     a, b = (nib.load(dataset.parent / item["image"]) for item in content["training"])
     assert a.shape == (99, 117, 95) and np.allclose(a.affine, b.affine)
     assert np.abs(np.asarray(a.dataobj, float) - np.asarray(b.dataobj, float)).mean() > 10  # different subjects
 
 
 def test_hyperintense_lesions_are_brighter_than_the_brain(dataset):
-    item = json.loads(dataset.read_text())["test"][0]
+    item = json.loads(dataset.read_text(encoding="utf-8"))["test"][0]
     image = np.asarray(nib.load(dataset.parent / item["image"]).dataobj, float)
     label = np.asarray(nib.load(dataset.parent / item["label"]).dataobj) > 0
     brain = np.asarray(nib.load(dataset.parent / item["brain_mask"]).dataobj) > 0
@@ -55,7 +55,7 @@ def test_cached_and_read_by_the_source_builder(dataset):
 
 
 def test_validation_and_test_subjects_lie_outside_the_training_settings(dataset):
-    recorded = json.loads((dataset.parent / "subjects.json").read_text())
+    recorded = json.loads((dataset.parent / "subjects.json").read_text(encoding="utf-8"))
     subjects = recorded["subjects"]
     train = [s for s in subjects if s["split"] == "train"]
     held_out = [s for s in subjects if s["split"] in ("val", "test")]
@@ -73,8 +73,8 @@ def test_validation_and_test_subjects_lie_outside_the_training_settings(dataset)
 
 def test_deterministic_per_seed(dataset, tmp_path):
     again = embedded_brains(tmp_path, n_train=1, n_val=1, n_test_lesion=1, n_test_healthy=1)
-    first = json.loads(dataset.read_text())["training"][0]
-    repeat = json.loads(again.read_text())["training"][0]
+    first = json.loads(dataset.read_text(encoding="utf-8"))["training"][0]
+    repeat = json.loads(again.read_text(encoding="utf-8"))["training"][0]
     for key, dtype in (("image", np.int16), ("brain_mask", np.uint8)):  # same seed and subject index: same volume
         a = np.asarray(nib.load(dataset.parent / first[key]).dataobj)
         b = np.asarray(nib.load(again.parent / repeat[key]).dataobj)

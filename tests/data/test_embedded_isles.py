@@ -22,7 +22,7 @@ def test_written_in_the_real_layout_and_both_formats(siss_root, no_network):
     datalist = isles_datalist(siss_root, modalities=("dwi", "flair", "t1", "t2"))  # the real reader, validated
     assert [d["case_id"] for d in datalist] == ["1", "2", "3"]
     assert datalist[0]["dwi"].endswith(".nii.gz") and datalist[1]["dwi"].endswith(".mha")
-    manifest = json.loads((siss_root.parent / "cases.json").read_text())
+    manifest = json.loads((siss_root.parent / "cases.json").read_text(encoding="utf-8"))
     assert [c["case_id"] for c in manifest["cases"]] == ["1", "2", "3"]
     assert all(1 <= len(c["lesions"]) <= 3 and c["lesion_voxels"] > 0 for c in manifest["cases"])
 

@@ -50,6 +50,11 @@ def break_oct_tree(root, problem: str):
         (root / "test").rename(root / "testing")
     elif problem == "missing_class":
         (root / "train" / "CNV").rename(root / "train" / "cnv_images")
+    elif problem == "one_pixel":
+        Image.fromarray(np.zeros((1, 1), np.uint8)).save(next((root / "train" / "NORMAL").glob("*-1.jpeg")))
+    elif problem == "truncated":
+        path = next((root / "test" / "CNV").glob("*-0.jpeg"))
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     return root
 
 

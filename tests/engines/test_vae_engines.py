@@ -34,7 +34,7 @@ def test_resume_is_exact(tmp_path):
     assert straight.keys() == resumed.keys()
     for key in straight:
         assert torch.equal(straight[key], resumed[key]), key
-    summary = json.loads((tmp_path / "resumed" / "train_summary.json").read_text())
+    summary = json.loads((tmp_path / "resumed" / "train_summary.json").read_text(encoding="utf-8"))
     assert summary["epochs_completed"] == 4 and summary["epochs_this_run"] == 2
     assert [p.name for p in (tmp_path / "resumed" / "checkpoints").iterdir()] == ["checkpoint_epoch=4.pt"]
 

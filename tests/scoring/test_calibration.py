@@ -39,7 +39,7 @@ def test_round_trip_and_guards(tmp_path):
         Calibration.load(path, "ssad3d", changed)
     with pytest.raises(ConfigError, match=r"no calibration; run evaluate.yaml or calibrate.yaml"):
         Calibration.load(tmp_path / "missing.json")
-    broken = json.loads(path.read_text())
+    broken = json.loads(path.read_text(encoding="utf-8"))
     broken["voxel_threshold"] = "high"
     path.write_text(json.dumps(broken))
     with pytest.raises(ConfigError, match=r"thresholds.json: not a medmonai calibration"):

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from medmonai.errors import DataError
 from medmonai.keys import Keys
 
-__all__ = ["SplitArrays", "array_datalist"]
+__all__ = ["MIN_SIDE", "SplitArrays", "array_datalist"]
+
+MIN_SIDE = 8  # smaller than this is not an image any network here can read
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,20 @@ class SplitArrays:
     images: dict[str, np.ndarray]
     labels: dict[str, np.ndarray]
     source: str
+
+    def __post_init__(self) -> None:
+        """Refuse non-finite images and images too small to be images, naming the source and the split."""
+        for split, images in self.images.items():
+            if images.ndim != 3 or min(images.shape[1:], default=0) < MIN_SIDE:
+                shape = tuple(images.shape)
+                raise DataError(f"{self.source}: {split} images must be (N, H, W) with H, W >= {MIN_SIDE}, got {shape}")
+            if np.issubdtype(images.dtype, np.floating):
+                bad = ~np.isfinite(images.reshape(len(images), -1)).all(1)
+                if bad.any():
+                    raise DataError(
+                        f"{self.source}: {split} image {int(np.argmax(bad))} holds NaN or infinite values "
+                        f"({int(bad.sum())} images in all)"
+                    )
 
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``(images, labels)`` of one split."""

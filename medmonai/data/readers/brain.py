@@ -19,7 +19,9 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from medmonai.data.io import VOLUME_SUFFIXES, check_same_grid, read_header
+import numpy as np
+
+from medmonai.data.io import VOLUME_SUFFIXES, check_same_grid, load_volume, read_header
 from medmonai.data.readers.brain_masks import add_brain_masks
 from medmonai.data.readers.isles import isles_datalist
 from medmonai.data.readers.manifests import PATH_KEYS, read_datalist
@@ -46,10 +48,27 @@ def case_name(item: dict) -> str:
     return Path(name).stem
 
 
+LABEL_VALUES = frozenset(range(5))  # 0 background; 1, or a lesion kind 1-4 (the embedded data's coding)
+
+
+def _check_masks(item: dict) -> None:
+    """A brain mask must hold brain; a lesion label only the documented values."""
+    if item.get(Keys.BRAIN_MASK):
+        mask = load_volume(item[Keys.BRAIN_MASK])
+        if not bool((mask > 0).any()):
+            raise DataError(f"{item[Keys.BRAIN_MASK]}: brain mask is empty (all zeros)")
+    if item.get(Keys.LABEL):
+        values = {float(v) for v in np.unique(np.asarray(load_volume(item[Keys.LABEL])))}
+        if not values <= LABEL_VALUES:
+            shown = sorted(v for v in values if v not in LABEL_VALUES)[:5]
+            raise DataError(f"{item[Keys.LABEL]}: lesion label holds {shown}; expected 0 (background) and 1-4 (lesion)")
+
+
 def _check_geometry(items: list[dict], atol: float, roi_size: Sequence[int] | None) -> list[dict]:
     for item in items:
         headers = [read_header(item[k]) for k in PATH_KEYS if item.get(k)]
         check_same_grid(headers, atol=atol)
+        _check_masks(item)
         if roi_size is not None and any(r > s for r, s in zip(roi_size, headers[0].size, strict=True)):
             raise DataError(
                 f"{headers[0].path}: roi_size {tuple(roi_size)} is larger than the volume {headers[0].size}; "
@@ -134,5 +153,19 @@ def brain_mri_datalists(
             out[split] = _check_geometry(
                 add_brain_masks(items, (embedded or {}).get("cache_dir")), affine_tolerance, None
             )
+    _check_disjoint(out)
     logger.info(f"brain MRI volumes: {', '.join(f'{len(v)} {k}' for k, v in out.items())}")
     return out
+
+
+def _check_disjoint(splits: dict[str, list[dict]]) -> None:
+    """No volume may be in two splits: a training volume in the test set inflates every metric."""
+    seen: dict[str, str] = {}
+    for split, items in splits.items():
+        for item in items:
+            image = str(Path(item[Keys.IMAGE]).resolve())
+            if image in seen and seen[image] != split:
+                raise DataError(
+                    f"{item[Keys.IMAGE]}: in both the {seen[image]} and {split} splits; splits must not overlap"
+                )
+            seen.setdefault(image, split)

@@ -42,14 +42,31 @@ def _class_files(root: Path, split: str) -> dict[str, list[Path]]:
     return files
 
 
+MIN_SIDE = 32  # OCT B-scans are hundreds of pixels wide; smaller is not a B-scan
+
+
 def _check_readable(paths: list[Path]) -> None:
-    """Open every image's header (cheap), so an unreadable file fails before any output is written."""
+    """Check every image before any output: its header, its size, and (JPEG) that it is not cut short.
+
+    Only the header and the file's last bytes are read, so a real OCT2017 tree is checked in seconds.
+    """
     for path in paths:
         try:
             with Image.open(path) as image:
-                image.size  # noqa: B018 - reading the header is the check
+                size, kind = image.size, image.format
         except (OSError, UnidentifiedImageError) as e:
             raise DataError(f"{path}: unreadable image ({e})") from e
+        if min(size) < MIN_SIDE:
+            raise DataError(f"{path}: image is {size[0]}x{size[1]} pixels, too small for an OCT B-scan (>= {MIN_SIDE})")
+        if kind == "JPEG" and not _ends_a_jpeg(path):
+            raise DataError(f"{path}: truncated JPEG (no end-of-image marker)")
+
+
+def _ends_a_jpeg(path: Path) -> bool:
+    """A complete JPEG has its end-of-image marker (FF D9) at the end, give or take some padding."""
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - 64))
+        return b"\xff\xd9" in f.read()
 
 
 def _reference_500(files: dict[str, list[Path]], seed: int) -> list[tuple[Path, str]]:

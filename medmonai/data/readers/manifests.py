@@ -17,7 +17,7 @@ PATH_KEYS = (Keys.IMAGE, Keys.BRAIN_MASK, Keys.LABEL)
 
 def _json_items(path: Path, section: str | None) -> list:
     try:
-        content = json.loads(path.read_text())
+        content = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DataError(f"{path}: malformed JSON ({e})") from e
     if isinstance(content, list):

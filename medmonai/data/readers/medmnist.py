@@ -57,7 +57,7 @@ def read_medmnist(path: str | Path) -> SplitArrays:
             if missing:
                 raise DataError(f"{path}: missing keys {missing}; found {sorted(npz.files)}")
             arrays = {k: npz[k] for k in MEDMNIST_KEYS}
-    except (OSError, ValueError, zipfile.BadZipFile) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         if isinstance(e, DataError):
             raise
         raise DataError(f"{path}: not a readable .npz file ({e})") from e

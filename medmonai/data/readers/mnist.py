@@ -22,6 +22,7 @@ IDX_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+MNIST_SHAPE = (28, 28)
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _EXPECTED = (
     "expected train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz] and "
@@ -84,6 +85,8 @@ def _check_pair(images: np.ndarray, labels: np.ndarray, where: str) -> None:
         raise DataError(f"{where}: labels must have shape ({images.shape[0]},), got {labels.shape}")
     if not np.issubdtype(labels.dtype, np.integer):
         raise DataError(f"{where}: labels must be integers, got {labels.dtype}")
+    if images.shape[1:] != MNIST_SHAPE:
+        raise DataError(f"{where}: MNIST-format images are 28x28, got {images.shape[1]}x{images.shape[2]}")
 
 
 def read_mnist_npz(path: str | Path) -> SplitArrays:

@@ -16,7 +16,7 @@ from medmonai.errors import ConfigError
 
 __all__ = ["generator_version", "default_cache_dir", "load_template", "load_tissue_maps", "save_volume"]
 
-_NOT_BRAIN = ("retina.py", "embedded_oct.py")
+_NOT_BRAIN = ("retina.py", "embedded_oct.py", "examples.py")  # not part of the brain generator
 
 
 def generator_version(sources: Sequence[str | Path] | None = None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from monai.config import NdarrayOrTensor
@@ -64,11 +64,14 @@ class LandmarkStandardize(Transform):
         return convert_to_dst_type(out.astype(np.float32), img, dtype=np.float32)[0]
 
 
-def fit_landmarks(items: Iterable[dict], transform: Callable[[dict], dict], enabled: bool | str = True) -> list | None:
+def fit_landmarks(
+    items: Iterable[dict] | Mapping[str, list], transform: Callable[[dict], dict], enabled: bool | str = True
+) -> list | None:
     """Standard landmarks: the mean over healthy ``items`` of their brain percentiles after ``transform``.
 
     Args:
-        items: healthy datalist items (e.g. the validation volumes).
+        items: healthy datalist items, or datalists by split, whose ``val`` split (the healthy validation volumes)
+            is used.
         transform: loads and normalises one item into ``image`` and ``brain_mask`` arrays.
         enabled: False (or "false") returns None without reading anything (standardisation off). Defaults to True.
 
@@ -77,6 +80,13 @@ def fit_landmarks(items: Iterable[dict], transform: Callable[[dict], dict], enab
     """
     if not as_flag(enabled, "input_standardisation"):
         return None
+    if isinstance(items, Mapping):
+        if "val" not in items:
+            raise ConfigError(
+                "input_standardisation fits its landmarks on healthy val volumes, which new scans alone do not give; "
+                "pass --val_datalist too, or use a model trained without it"
+            )
+        items = items["val"]
     rows = []
     for item in items:
         d = transform(dict(item))
