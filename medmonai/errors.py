@@ -85,6 +85,28 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: Traceback
         _previous_hook(exc_type, exc, tb)
         return
     print(_one_line(error), file=sys.stderr)
+    _exit_now(1)
+
+
+def _exit_now(status: int) -> None:
+    """Flush what was written, then end the process without interpreter shutdown.
+
+    A user error can surface while worker threads are still inside C++ code: MONAI's ``CacheDataset`` fills its
+    cache from a thread pool, which goes on loading (nibabel, ITK, torch) after one volume has failed. Shutting
+    the interpreter down kills those daemon threads mid-call, and the C++ runtime then aborts the process
+    (``terminate called without an active exception``, exit -6) after the one-line error. Nothing is left to
+    clean up at this point (outputs are written atomically, staging folders removed as the error propagated), so
+    the process ends here, with the error's status, every time.
+    """
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a closed or broken stream: nothing more to say on it
+            pass
+    os._exit(status)
 
 
 def install_excepthook() -> None:

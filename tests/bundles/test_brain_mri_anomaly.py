@@ -510,3 +510,33 @@ def test_the_package_cli_prints_one_line(package, tmp_path):
     )
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert re.fullmatch(r"medmonai: error: .*model\.pt: checksum mismatch .*", result.stderr.strip().splitlines()[-1])
+
+
+def test_a_failing_training_volume_exits_cleanly_every_time(tmp_path):
+    """A volume failing while MONAI's CacheDataset fills its cache from a thread pool: the pool's thread is still
+    inside C++ code when the error surfaces, and interpreter shutdown used to abort (exit -6) 2 runs in 10."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "data"
+    root.mkdir()
+    shape = (40, 40, 36)
+
+    def volume(name, nan=False):
+        image = (100 + 10 * rng.random(shape)).astype(np.float32)
+        image[3, 3, 3] = np.nan if nan else image[3, 3, 3]
+        return {"image": _save(root / name, image)}
+
+    label = np.zeros(shape, np.uint8)
+    label[10:14, 10:14, 10:14] = 1
+    lists = {
+        "training": [volume(f"t{i}.nii.gz", nan=i == 4) for i in range(6)],
+        "validation": [volume("v0.nii.gz")],
+        "test": [{**volume("x0.nii.gz"), "label": _save(root / "x0_label.nii.gz", label)}],
+    }
+    (root / "dataset.json").write_text(json.dumps(lists))
+    args = ["--datalist", str(root / "dataset.json"), "--roi_size", "[16, 16, 16]", "--max_epochs", "1"]
+    for attempt in range(4):
+        out = tmp_path / f"out{attempt}"
+        result = run_cli("train.yaml", *args, "--output_dir", str(out), cwd=tmp_path, bundle=BUNDLE)
+        assert result.returncode == 1, (attempt, result.returncode, result.stderr[-500:])
+        assert result.stderr.strip().splitlines()[-1].endswith("t4.nii.gz: volume holds NaN or infinite values")
+        assert not out.exists()
