@@ -10,11 +10,10 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from ignite.engine import Engine, Events
+from ignite.engine import Engine
 from scipy import ndimage
 
-from medmonai.errors import ConfigError
-from medmonai.handlers.map_writer import nifti_gz_bytes, nifti_like
+from medmonai.handlers.map_writer import StagedMapHandler, nifti_gz_bytes, nifti_like
 from medmonai.keys import Keys
 from medmonai.scoring.aggregate import image_score
 from medmonai.scoring.calibration import Calibration
@@ -45,7 +44,7 @@ def lesion_summary(segmentation: np.ndarray, affine: np.ndarray | None) -> tuple
     return int(count), float(segmentation.sum()) * voxel_mm3
 
 
-class CaseReport:
+class CaseReport(StagedMapHandler):
     """Per case, at the calibrated thresholds: a segmentation, an image score, a flag, lesion count and volume.
 
     Writes, all at once when the evaluator completes (nothing if any case fails; hidden staging folders of a killed
@@ -68,22 +67,13 @@ class CaseReport:
 
     def __init__(self, calibration: Calibration, output_dir: str | Path, title: str = "anomaly maps of new scans"):
         self.calibration, self.output_dir, self.title = calibration, Path(output_dir), title
+        self.method = calibration.method
         self.rows: list[dict] = []
         self.figures: list[bytes] = []
-        self._staged: StagedFiles | None = None
-
-    def attach(self, engine: Engine) -> None:
-        """Register one method per event."""
-        engine.add_event_handler(Events.STARTED, self.started)
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self.iteration_completed)
-        engine.add_event_handler(Events.COMPLETED, self.completed)
-        engine.add_event_handler(Events.EXCEPTION_RAISED, self.failed)
 
     def started(self, engine: Engine) -> None:
-        """Check the evaluator maps the calibrated method, and open the staging folder."""
-        methods = [*engine.mappers, *getattr(engine, "derived", {})]
-        if self.calibration.method not in methods:
-            raise ConfigError(f"the calibration is for {self.calibration.method!r}, not one of {sorted(methods)}")
+        """Check the evaluator maps the calibrated method as calibrated, and open the staging folder."""
+        self.check_method(engine)
         mapper = engine.mappers.get(self.calibration.method)
         if mapper is not None:  # the map itself must be made as it was calibrated
             self.calibration.check_settings({"map": mapper.map_settings}, f"{self.calibration.method}'s calibration")
@@ -149,12 +139,6 @@ class CaseReport:
         logger.info(
             f"{len(self.rows)} cases, {flagged} flagged abnormal; wrote {len(written)} files to {self.output_dir}"
         )
-
-    def failed(self, engine: Engine, e: Exception) -> None:
-        """Drop everything staged, then let the error propagate."""
-        if self._staged is not None:
-            self._staged.discard()
-        raise e
 
     def page(self) -> str:
         """The self-contained HTML report."""

@@ -15,7 +15,7 @@ from medmonai.keys import Keys
 from medmonai.utils.outputs import StagedFiles, figure_png_bytes
 from medmonai.viz import overlay_figure
 
-__all__ = ["MapWriter", "nifti_gz_bytes", "nifti_like"]
+__all__ = ["MapWriter", "StagedMapHandler", "nifti_gz_bytes", "nifti_like"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,49 @@ def nifti_gz_bytes(image: nib.Nifti1Image) -> bytes:
     return gzip.compress(image.to_bytes(), 6)
 
 
-class MapWriter:
+class StagedMapHandler:
+    """Base of the handlers that write files for one method's maps of an anomaly evaluator, all or nothing.
+
+    Subclasses stage files in ``started``/``iteration_completed`` (``self._staged``) and commit them in
+    ``completed``; if the evaluator fails, everything staged is dropped and the error propagates.
+    """
+
+    method: str
+    _staged: StagedFiles | None = None
+
+    def attach(self, engine: Engine) -> None:
+        """Register one method per event."""
+        engine.add_event_handler(Events.STARTED, self.started)
+        engine.add_event_handler(Events.ITERATION_COMPLETED, self.iteration_completed)
+        engine.add_event_handler(Events.COMPLETED, self.completed)
+        engine.add_event_handler(Events.EXCEPTION_RAISED, self.failed)
+
+    def check_method(self, engine: Engine) -> None:
+        """Refuse a method the evaluator does not map."""
+        methods = [*engine.mappers, *getattr(engine, "derived", {})]
+        if self.method not in methods:
+            raise ConfigError(f"{type(self).__name__} method {self.method!r} is not one of {sorted(methods)}")
+
+    def started(self, engine: Engine) -> None:
+        """Check the method and open the staging folder (subclasses)."""
+        raise NotImplementedError
+
+    def iteration_completed(self, engine: Engine) -> None:
+        """Stage one volume's files (subclasses)."""
+        raise NotImplementedError
+
+    def completed(self, engine: Engine) -> None:
+        """Commit the staged files (subclasses)."""
+        raise NotImplementedError
+
+    def failed(self, engine: Engine, e: Exception) -> None:
+        """Discard everything staged, then let the error propagate."""
+        if self._staged is not None:
+            self._staged.discard()
+        raise e
+
+
+class MapWriter(StagedMapHandler):
     """Write ``maps/<case>_anomaly.nii.gz`` (and ``overlays/<case>.png``) for one method of an anomaly evaluator.
 
     The method's name is in each map's NIfTI ``descrip`` field and in each overlay's title.
@@ -62,20 +104,10 @@ class MapWriter:
         self.maps_dir = Path(maps_dir).absolute()
         self.overlays_dir = Path(overlays_dir).absolute() if overlays_dir else None
         self.vmax = vmax
-        self._staged: StagedFiles | None = None
-
-    def attach(self, engine: Engine) -> None:
-        """Register one method per event."""
-        engine.add_event_handler(Events.STARTED, self.started)
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self.iteration_completed)
-        engine.add_event_handler(Events.COMPLETED, self.completed)
-        engine.add_event_handler(Events.EXCEPTION_RAISED, self.failed)
 
     def started(self, engine: Engine) -> None:
         """Open a staging folder beside the maps folder (same file system, so renames are atomic)."""
-        methods = [*engine.mappers, *getattr(engine, "derived", {})]
-        if self.method not in methods:
-            raise ConfigError(f"MapWriter method {self.method!r} is not one of {sorted(methods)}")
+        self.check_method(engine)
         self._staged = StagedFiles(self.maps_dir.parent, "maps")
 
     def iteration_completed(self, engine: Engine) -> None:
@@ -95,9 +127,3 @@ class MapWriter:
         written = self._staged.commit()
         where = f"{self.maps_dir} and {self.overlays_dir}" if self.overlays_dir else str(self.maps_dir)
         logger.info(f"wrote {len(written)} files to {where}")
-
-    def failed(self, engine: Engine, e: Exception) -> None:
-        """Discard everything staged, then let the error propagate."""
-        if self._staged is not None:
-            self._staged.discard()
-        raise e
