@@ -183,4 +183,20 @@ def check_command_line(argv: Sequence[str] | None = None) -> None:
 
     files, overrides = found
     config = ConfigParser.load_config_files(files)
+    tracking = overrides.get("tracking")
+    if tracking:  # MONAI's experiment tracking adds its own ids (tracking_uri, experiment_name, ...)
+        config = {**_tracking_ids(tracking), **config}
     check_overrides(config, overrides, ", ".join(Path(f).name for f in files))
+
+
+def _tracking_ids(tracking: Any) -> dict[str, Any]:
+    from monai.bundle import ConfigParser
+    from monai.bundle.utils import DEFAULT_MLFLOW_SETTINGS
+
+    if tracking == "mlflow":
+        return dict(DEFAULT_MLFLOW_SETTINGS["configs"])
+    if isinstance(tracking, dict):
+        return dict(tracking.get("configs", {}))
+    if not Path(str(tracking)).is_file():
+        raise ConfigError(f"--tracking: {tracking} is neither 'mlflow' nor a tracking settings file")
+    return dict(ConfigParser.load_config_file(str(tracking)).get("configs", {}))

@@ -25,6 +25,7 @@ __all__ = [
     "atomic_write_bytes",
     "figure_png_bytes",
     "json_bytes",
+    "newest_file",
     "read_json",
     "write_outputs",
 ]
@@ -135,3 +136,9 @@ def read_json(path: str | Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def newest_file(folder: str | Path, pattern: str) -> str:
+    """The newest file in ``folder`` matching ``pattern`` (e.g. MONAI's ``config_<time>.json``), or "" if none."""
+    found = sorted(Path(folder).glob(pattern), key=lambda p: p.stat().st_mtime)
+    return str(found[-1]) if found else ""
