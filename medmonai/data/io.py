@@ -23,8 +23,10 @@ from medmonai.errors import DataError, reason
 VOLUME_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr")  # what load_volume reads as one file
 
 __all__ = [
+    "IMAGE_SUFFIXES",
     "ImageHeader",
     "VOLUME_SUFFIXES",
+    "check_images",
     "check_same_grid",
     "check_spacing",
     "dicom_series_files",
@@ -36,6 +38,36 @@ __all__ = [
     "unit_range",
     "volume_loader",
 ]
+
+
+IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp")  # what load_grayscale reads
+
+
+def check_images(paths: Sequence[str | Path], min_side: int = 8) -> None:
+    """Check 2-D images before any output: readable headers, at least ``min_side`` pixels a side, whole JPEGs.
+
+    Only the header and a JPEG's last bytes are read, so tens of thousands of images are checked in seconds.
+
+    Raises:
+        DataError: naming the first bad file and what is wrong with it.
+    """
+    for path in map(Path, paths):
+        try:
+            with Image.open(path) as image:
+                size, kind = image.size, image.format
+        except (OSError, UnidentifiedImageError) as e:
+            raise DataError(f"{path}: unreadable image ({e})") from e
+        if min(size) < min_side:
+            raise DataError(f"{path}: image is {size[0]}x{size[1]} pixels, too small (each side >= {min_side})")
+        if kind == "JPEG" and not _ends_a_jpeg(path):
+            raise DataError(f"{path}: truncated JPEG (no end-of-image marker)")
+
+
+def _ends_a_jpeg(path: Path) -> bool:
+    """A complete JPEG has its end-of-image marker (FF D9) at the end, give or take some padding."""
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - 64))
+        return b"\xff\xd9" in f.read()
 
 
 def unit_range(images: np.ndarray) -> np.ndarray:

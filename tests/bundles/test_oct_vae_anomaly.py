@@ -6,11 +6,13 @@ import csv
 import json
 import math
 import re
+import shutil
 from pathlib import Path
 
 import matplotlib.image
 import pytest
 import torch
+from PIL import Image
 
 from medmonai.errors import find_user_error
 from tests.bundles.helpers import missing_properties, run_configs
@@ -62,6 +64,23 @@ def test_without_data_it_trains_evaluates_and_scores_the_embedded_synthetic_scan
     metrics = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["n_test_normal"] == metrics["n_test_dme"] == len(list((tree / "test" / "DME").iterdir())) == 50
     assert all(math.isfinite(metrics[f"vae/auroc_{d}"]) for d in ("cnv", "dme", "drusen", "all"))
+    new = tmp_path / "new_bscans"  # a user's plain folder of images, no labels, no layout
+    new.mkdir()
+    for i, path in enumerate(sorted((tree / "test" / "DME").iterdir())[:2]):
+        shutil.copy(path, new / f"scan_{i}.jpeg")
+    Image.open(path).save(new / "scan_2.png")
+    run_configs(
+        BUNDLE,
+        overlay,
+        tmp_path / "new",
+        cache_dir=str(cache),
+        input_dir=str(new),
+        **SMALL,
+        ckpt_path=str(tmp_path / "model.pt"),
+    )
+    rows = list(csv.DictReader((tmp_path / "new" / "scores.csv").open()))
+    assert [Path(r["source"]).name for r in rows] == ["scan_0.jpeg", "scan_1.jpeg", "scan_2.png"]
+    assert all(r["class"] == "" and float(r["vae"]) > 0 for r in rows)
 
 
 def test_a_resumed_run_repeats_an_uninterrupted_one_exactly(tree, tmp_path):
@@ -80,7 +99,7 @@ BAD = {
     "empty": r"train/DME: empty class folder",
     "unreadable": r"DRUSEN-\d+-0\.jpeg: unreadable image",
     "layout": r"OCT2017: no test/ folder; expected OCT2017/\{train,test\}",
-    "one_pixel": r"NORMAL-\d+-1\.jpeg: image is 1x1 pixels, too small for an OCT B-scan",
+    "one_pixel": r"NORMAL-\d+-1\.jpeg: image is 1x1 pixels, too small \(each side >= 32\)",
     "truncated": r"CNV-\d+-0\.jpeg: truncated JPEG \(no end-of-image marker\)",
 }
 

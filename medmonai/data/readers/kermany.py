@@ -6,8 +6,9 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
+from medmonai.data.io import check_images
+from medmonai.data.readers.scans import image_folder
 from medmonai.data.splits import split_by_group
 from medmonai.errors import ConfigError, DataError
 
@@ -15,6 +16,7 @@ __all__ = ["OCT_CLASSES", "kermany_datalists", "patient_id"]
 
 logger = logging.getLogger(__name__)
 OCT_CLASSES = ("NORMAL", "CNV", "DME", "DRUSEN")  # label = index; NORMAL is 0
+OCT_MIN_SIDE = 32  # OCT B-scans are hundreds of pixels wide; smaller is not a B-scan
 _LAYOUT = "expected OCT2017/{train,test}/{CNV,DME,DRUSEN,NORMAL}/<CLASS>-<patient>-<n>.jpeg"
 _WHERE = "Get it from https://data.mendeley.com/datasets/rscbjbr9sj (Kermany et al., Cell 2018)."
 _SUFFIXES = (".jpeg", ".jpg")
@@ -42,33 +44,6 @@ def _class_files(root: Path, split: str) -> dict[str, list[Path]]:
     return files
 
 
-MIN_SIDE = 32  # OCT B-scans are hundreds of pixels wide; smaller is not a B-scan
-
-
-def _check_readable(paths: list[Path]) -> None:
-    """Check every image before any output: its header, its size, and (JPEG) that it is not cut short.
-
-    Only the header and the file's last bytes are read, so a real OCT2017 tree is checked in seconds.
-    """
-    for path in paths:
-        try:
-            with Image.open(path) as image:
-                size, kind = image.size, image.format
-        except (OSError, UnidentifiedImageError) as e:
-            raise DataError(f"{path}: unreadable image ({e})") from e
-        if min(size) < MIN_SIDE:
-            raise DataError(f"{path}: image is {size[0]}x{size[1]} pixels, too small for an OCT B-scan (>= {MIN_SIDE})")
-        if kind == "JPEG" and not _ends_a_jpeg(path):
-            raise DataError(f"{path}: truncated JPEG (no end-of-image marker)")
-
-
-def _ends_a_jpeg(path: Path) -> bool:
-    """A complete JPEG has its end-of-image marker (FF D9) at the end, give or take some padding."""
-    with path.open("rb") as f:
-        f.seek(max(0, path.stat().st_size - 64))
-        return b"\xff\xd9" in f.read()
-
-
 def _reference_500(files: dict[str, list[Path]], seed: int) -> list[tuple[Path, str]]:
     """Reference 001's test set: 200 normal images and 100 of each disease, drawn seeded from ``test``."""
     rng = np.random.default_rng(seed)
@@ -88,6 +63,7 @@ def kermany_datalists(
     test_set: str = "all",
     seed: int = 0,
     cache_dir: str | Path | None = None,
+    images_dir: str | Path | None = "",
 ) -> dict[str, list[dict]]:
     """Index an OCT2017 folder: NORMAL training images split by patient into train/val, and a test set.
 
@@ -99,6 +75,8 @@ def kermany_datalists(
             reference 001). Defaults to ``"all"``.
         seed: seed of the patient split and the test draw. Defaults to 0.
         cache_dir: cache of the embedded default. Defaults to ``$MEDMONAI_CACHE`` or ``~/.cache/medmonai``.
+        images_dir: new B-scans to score, a plain folder of images; given it, only ``{"images": [...]}`` is
+            returned (items with an empty ``class``) and nothing else is read. Defaults to "".
 
     Returns:
         ``{"train", "val", "test"}`` lists of ``{"image": path, "label": int, "class": str, "patient": str}``;
@@ -109,6 +87,10 @@ def kermany_datalists(
             few images.
         ConfigError: an unknown ``test_set`` or a ``val_fraction`` outside (0, 1).
     """
+    if images_dir:
+        items = [{**item, "class": "", "patient": ""} for item in image_folder(images_dir, OCT_MIN_SIDE)]
+        logger.info(f"new images: {len(items)} in {images_dir}")
+        return {"images": items}
     if test_set not in ("all", "reference500") or not 0.0 < val_fraction < 1.0:
         raise ConfigError(f"test_set must be all or reference500 and 0 < val_fraction < 1, got {test_set!r}")
     if not dataset_dir:
@@ -126,7 +108,7 @@ def kermany_datalists(
     else:
         test = _reference_500(test_files, seed)
 
-    _check_readable(train + val + [p for p, _ in test])
+    check_images(train + val + [p for p, _ in test], OCT_MIN_SIDE)
 
     def item(path: Path, name: str) -> dict:
         return {"image": str(path), "label": OCT_CLASSES.index(name), "class": name, "patient": patient_id(path)}

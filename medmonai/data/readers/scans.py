@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medmonai.data.io import VOLUME_SUFFIXES, dicom_series_files
+from medmonai.data.io import IMAGE_SUFFIXES, VOLUME_SUFFIXES, check_images, dicom_series_files
 from medmonai.data.readers.manifests import read_datalist
 from medmonai.errors import DataError
 from medmonai.keys import Keys
 
-__all__ = ["scan_datalist", "scan_folder"]
+__all__ = ["image_folder", "scan_datalist", "scan_folder"]
 
 
 def _volume_name(path: Path) -> str | None:
@@ -70,3 +70,21 @@ def scan_datalist(input_dir: str = "", input_datalist: str = "") -> list[dict]:
     if input_dir:
         return scan_folder(input_dir)
     return read_datalist(input_datalist, section="test", required_keys=(Keys.IMAGE,))
+
+
+def image_folder(folder: str | Path, min_side: int = 8) -> list[dict]:
+    """One item per 2-D image in ``folder`` (JPEG, PNG, TIFF, BMP), sorted by name, each checked up front.
+
+    Items are ``{"image": path, "case_id": name}``; nothing needs a label.
+
+    Raises:
+        DataError: the folder is missing or holds no image, or an image is unreadable, truncated or too small.
+    """
+    folder = Path(folder).expanduser().absolute()
+    if not folder.is_dir():
+        raise DataError(f"{folder}: input_dir is not a folder")
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise DataError(f"{folder}: no images (expected {', '.join(IMAGE_SUFFIXES)} files)")
+    check_images(paths, min_side)
+    return [{Keys.IMAGE: str(p), "case_id": p.stem} for p in paths]
