@@ -153,7 +153,7 @@ def _safe_extract(archive_path: Path, dest: Path) -> Path:
                 info.filename.startswith(("/", "\\"))
                 or name.is_absolute()
                 or ".." in name.parts
-                or ":" in name.parts[0]
+                or (bool(name.parts) and ":" in name.parts[0])  # a Windows drive
             ):
                 raise PackageError(f"{archive_path}: entry {info.filename!r} points outside the package (refused)")
             if stat.S_ISLNK(info.external_attr >> 16):

@@ -91,13 +91,20 @@ class Calibration:
             ConfigError: naming every differing setting, calibrated and given.
         """
         calibrated = _flat(self.settings)
-        differ = {k: (calibrated.get(k), v) for k, v in _flat(settings).items() if calibrated.get(k) != v}
+        differ = {k: (calibrated.get(k), v) for k, v in _flat(settings).items() if not _same(calibrated.get(k), v)}
         if differ:
             shown = ", ".join(
                 f"{k}: {'not in the calibration' if a is None else f'calibrated {a!r}'}, given {b!r}"
                 for k, (a, b) in sorted(differ.items())
             )
             raise ConfigError(f"{source}: settings differ from the calibration ({shown}); recalibrate or match them")
+
+
+def _same(calibrated: Any, given: Any) -> bool:
+    """Equal, counting a command line's ``true``/``false`` as the booleans they mean."""
+    if isinstance(calibrated, bool) and isinstance(given, str):
+        return given.strip().lower() == str(calibrated).lower()
+    return calibrated == given
 
 
 def _flat(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

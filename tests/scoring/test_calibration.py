@@ -9,7 +9,11 @@ from medmonai.errors import ConfigError
 from medmonai.scoring import threshold_at_fpr
 from medmonai.scoring.calibration import Calibration, calibrate
 
-SETTINGS = {"postprocessing": {"median_size": 3, "erode_iterations": 2}, "window": {"roi_size": [32, 32, 32]}}
+SETTINGS = {
+    "postprocessing": {"median_size": 3, "erode_iterations": 2},
+    "window": {"roi_size": [32, 32, 32]},
+    "preprocessing": {"input_standardisation": False},
+}
 
 
 def healthy():
@@ -32,6 +36,7 @@ def test_round_trip_and_guards(tmp_path):
     path = tmp_path / "thresholds.json"
     path.write_bytes(cal.to_json())
     assert Calibration.load(path, "ssad3d", SETTINGS) == cal
+    assert Calibration.load(path, "ssad3d", {"preprocessing": {"input_standardisation": "false"}}) == cal  # CLI text
     with pytest.raises(ConfigError, match=r"calibrated for 'ssad3d', but the model is 'ae3d'"):
         Calibration.load(path, "ae3d")
     changed = {**SETTINGS, "postprocessing": {"median_size": 0, "erode_iterations": 2}}
