@@ -323,7 +323,11 @@ def run_package(
     target = workdir / "package"
     if target.exists():
         shutil.rmtree(target)
-    report = verify_package(path, trust=trust, dest=target if Path(path).is_file() else None, tooling=False)
+    try:
+        report = verify_package(path, trust=trust, dest=target if Path(path).is_file() else None, tooling=False)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)  # a refused package leaves nothing behind
+        raise
     root = Path(report["root"])
     for warning in report["warnings"]:
         logger.warning(warning)

@@ -501,6 +501,9 @@ def test_a_zip_slip_is_refused_before_anything_is_extracted(tmp_path, entry, mes
     with pytest.raises(PackageError, match=message):
         verify_package(bad, dest=tmp_path / "x" / "y")
     assert not (tmp_path / "x" / "evil.txt").exists() and not list((tmp_path / "x" / "y").iterdir())
+    with pytest.raises(PackageError, match=message):
+        run_package(bad, tmp_path / "work")
+    assert not (tmp_path / "work" / "package").exists()  # a refused package leaves nothing behind
 
 
 def test_the_package_cli_prints_one_line(package, tmp_path):
