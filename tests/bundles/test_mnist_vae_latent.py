@@ -132,6 +132,12 @@ def _nan_pixels(root):
     return _npz(root, images)
 
 
+def _with_blank(n):
+    images = np.random.default_rng(0).integers(0, 255, (n, 28, 28)).astype(np.uint8)
+    images[3] = 0
+    return images
+
+
 def _no_mnist_files(root):
     root.mkdir()
     (root / "notes.txt").write_text("nothing here")
@@ -145,6 +151,7 @@ BAD_INPUTS = [
     ("wrong_npz_keys", _wrong_npz_keys, "mnist.npz: missing keys ['x_train', 'y_train', 'x_test', 'y_test']"),
     ("truncated_gz", _truncated_gz, "train-labels-idx1-ubyte.gz: truncated or corrupt file"),
     ("nan_pixels", _nan_pixels, "mnist.npz: train image 7 holds NaN or infinite values"),
+    ("constant_image", lambda root: _npz(root, _with_blank(40)), "mnist.npz: train image 3 is constant (0)"),
     ("8x8_images", lambda root: _npz(root, np.zeros((40, 8, 8), np.uint8)), "MNIST-format images are 28x28, got 8x8"),
     ("absent_digits", lambda root: {"digits": "[3, 12]"}, "requested digits [12] are not in the data"),
     ("zero_latent_size", lambda root: {"latent_size": 0}, "latent_size must be a positive integer, got 0"),

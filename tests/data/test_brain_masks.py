@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import nibabel as nib
 import numpy as np
@@ -44,24 +45,32 @@ def test_items_with_a_mask_are_left_alone(tmp_path):
 
 def test_the_readers_extract_brains_when_asked_and_fail_up_front_on_a_tiny_volume(skull_on, tmp_path):
     path, _ = skull_on
-    datalist = tmp_path / "test.json"
-    datalist.write_text(json.dumps([{"image": str(path), "label": str(path)}]))
+    head = nib.load(path)
+    label = tmp_path / "label.nii.gz"
+    nib.save(nib.Nifti1Image(np.zeros(head.shape, np.uint8), head.affine), label)
+    lists_files = {}
+    for split in ("train", "val", "test"):  # one head per split (copies: splits must not share a volume)
+        copy = tmp_path / f"{split}_head.nii.gz"
+        shutil.copy(path, copy)
+        lists_files[split] = tmp_path / f"{split}.json"
+        lists_files[split].write_text(json.dumps([{"image": str(copy), "label": str(label)}]))
     lists = brain_mri_datalists(
-        train_datalist=str(datalist),
-        val_datalist=str(datalist),
-        test_datalist=str(datalist),
+        train_datalist=str(lists_files["train"]),
+        val_datalist=str(lists_files["val"]),
+        test_datalist=str(lists_files["test"]),
         brain_extraction=True,
         embedded={"cache_dir": str(tmp_path)},
     )
     assert all(item["brain_mask"].endswith("_brain.nii.gz") for split in lists.values() for item in split)
     tiny = tmp_path / "tiny.nii.gz"
     nib.save(nib.Nifti1Image(np.ones((8, 40, 40), np.float32), np.diag([2.0, 2, 2, 1])), tiny)
-    datalist.write_text(json.dumps([{"image": str(tiny), "label": str(tiny)}]))
+    datalist = lists_files["train"]
+    datalist.write_text(json.dumps([{"image": str(tiny)}]))
     with pytest.raises(DataError, match=r"tiny.nii.gz: .*too small to register"):
         brain_mri_datalists(
             train_datalist=str(datalist),
-            val_datalist=str(datalist),
-            test_datalist=str(datalist),
+            val_datalist=str(lists_files["val"]),
+            test_datalist=str(lists_files["test"]),
             brain_extraction=True,
             embedded={"cache_dir": str(tmp_path)},
         )

@@ -30,7 +30,7 @@ class SplitArrays:
     source: str
 
     def __post_init__(self) -> None:
-        """Refuse non-finite images and images too small to be images, naming the source and the split."""
+        """Refuse non-finite, constant and too small images, naming the source, the split and the first image."""
         for split, images in self.images.items():
             if images.ndim != 3 or min(images.shape[1:], default=0) < MIN_SIDE:
                 shape = tuple(images.shape)
@@ -42,6 +42,14 @@ class SplitArrays:
                         f"{self.source}: {split} image {int(np.argmax(bad))} holds NaN or infinite values "
                         f"({int(bad.sum())} images in all)"
                     )
+            flat = images.reshape(len(images), -1)
+            constant = flat.min(1) == flat.max(1) if len(images) else np.zeros(0, bool)
+            if constant.any():
+                first = int(np.argmax(constant))
+                raise DataError(
+                    f"{self.source}: {split} image {first} is constant ({flat[first, 0]}); "
+                    f"{int(constant.sum())} constant images in all"
+                )
 
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``(images, labels)`` of one split."""
