@@ -100,8 +100,11 @@ def _target_problem(target: str, imports: tuple[str, ...]) -> str | None:
     if target.startswith("$"):  # a computed target: held to the expression rules
         return _expression_problem(target[1:], imports)
     root = target.split(".")[0]
-    if "." not in target:
-        return None  # a bare name: MONAI resolves it among its own components (Dataset, Compose, ...)
+    if "." not in target:  # a bare name: allowed when it is one of MONAI's own components (Dataset, Compose, ...)
+        from monai.bundle.config_item import ComponentLocator
+
+        found = ComponentLocator().get_component_module_name(target)
+        return None if found else f"{target} is not a MONAI component (a bare name would resolve to a builtin)"
     return None if root in ALLOWED_MODULES else f"{root} is not in {list(ALLOWED_MODULES)}"
 
 

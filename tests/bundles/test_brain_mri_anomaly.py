@@ -479,6 +479,24 @@ def test_a_tampered_package_is_refused_in_one_line(package, tmp_path, how, capsy
     assert "unpickled" not in capsys.readouterr().out  # the payload never ran
 
 
+def test_the_allow_list_screens_targets_and_expressions(tmp_path):
+    from medmonai.bundle.code_scan import scan_config
+
+    config = tmp_path / "extra.yaml"
+    config.write_text(
+        "a: {_target_: Dataset}\n"  # a MONAI component, by its bare name
+        "b: {_target_: exec}\n"  # a bare builtin: MONAI would locate and call it
+        "c: {_target_: os.system}\n"
+        "d: \"$monai.utils.optional_import('os')[0].system('x')\"\n"
+        "e: \"$torch.load('w.pt', weights_only=False)\"\n"
+        'f: "$[x * @scale for x in range(3)]"\n'
+    )
+    verdicts = {item.where.split("#")[0]: item.problem for item in scan_config(config)}
+    assert verdicts["a"] is None and verdicts["f"] is None
+    assert "not a MONAI component" in verdicts["b"] and "os is not in" in verdicts["c"]
+    assert "loads or runs code" in verdicts["d"] and "weights_only" in verdicts["e"]
+
+
 def test_trust_runs_listed_code_and_verify_lists_it(package, tmp_path):
     root = _tamper(_unpacked(package, tmp_path / "unpacked"), "expression", tmp_path)
     report = verify_package(root, trust=True, tooling=False)
