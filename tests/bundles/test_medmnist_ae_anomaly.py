@@ -6,11 +6,15 @@ import csv
 import json
 import math
 import re
+import shutil
+from pathlib import Path
 
 import matplotlib.image
 import numpy as np
 import pytest
 from monai.bundle import ConfigWorkflow
+from PIL import Image
+from sklearn.datasets import load_digits
 
 from medmonai.errors import find_user_error
 from tests.bundles.helpers import run_configs
@@ -67,6 +71,25 @@ def test_inference_scores_every_test_image_into_a_table(embedded):
     metrics = json.loads((embedded / "metrics.json").read_text())
     assert errors["test_normal"] == pytest.approx(metrics["test_normal_recon_error"], rel=1e-4)
     assert errors["noise"] > errors["test_normal"]
+
+
+def test_inference_scores_a_folder_of_new_images(embedded, tmp_path):
+    digits = (load_digits().images * 255 / 16).astype(np.uint8)
+    for i in range(3):  # a user's own images: any size, no labels
+        Image.fromarray(np.kron(digits[i], np.ones((4, 4), np.uint8))).save(tmp_path / f"img_{i}.png")
+    out = tmp_path / "out"
+    shutil.copy(embedded / "model.pt", tmp_path / "model.pt")
+    run(
+        ["train.yaml", "inference.yaml"],
+        out,
+        n_anomalies=40,
+        input_dir=str(tmp_path),
+        ckpt_path=str(tmp_path / "model.pt"),
+    )
+    rows = list(csv.DictReader((out / "scores.csv").open()))
+    assert [Path(r["source"]).name for r in rows] == ["img_0.png", "img_1.png", "img_2.png"]
+    assert {r["set"] for r in rows} == {"new"} and {r["label"] for r in rows} == {"-1"}
+    assert all(0 < float(r["recon_error"]) < 1 for r in rows)
 
 
 def test_medmnist_with_fashion_mnist_and_the_reference_architecture(tmp_path):

@@ -18,13 +18,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from medmonai.data.io import unit_range
+from medmonai.data.io import load_grayscale, unit_range
 from medmonai.data.readers.dicom import dicom_patches
 from medmonai.data.readers.digits import load_embedded_digits
 from medmonai.data.readers.medmnist import read_medmnist
 from medmonai.data.readers.mnist import read_mnist
+from medmonai.data.readers.scans import image_folder
 from medmonai.data.splits import parse_classes, stratified_split
 from medmonai.errors import ConfigError, DataError
+from medmonai.keys import Keys
 
 __all__ = ["OneClassSets", "one_class_sets", "one_class_items", "DEFAULT_NORMAL_CLASSES"]
 
@@ -159,21 +161,34 @@ def one_class_sets(
     return sets
 
 
-def one_class_items(sets: OneClassSets, names: list[str] | str = "test") -> list[dict]:
-    """Datalist items of some of an experiment's image sets, for scoring them one by one.
+def one_class_items(
+    sets: OneClassSets, names: list[str] | str = "test", input_dir: str = "", image_size: int = 28
+) -> list[dict]:
+    """Datalist items of some of an experiment's image sets, or of a folder of new images, for scoring one by one.
 
     Args:
         sets: the experiment's images.
         names: set names among ``train``, ``test_normal`` and the anomaly sets (``other``, ``noise``, ``real``),
             ``"test"``: the test normals and every anomaly set, or ``"all"``: every set. Defaults to ``"test"``.
+        input_dir: a plain folder of new images (JPEG, PNG, TIFF, BMP) to score instead; each is read as
+            grayscale, its shorter side resized to ``image_size`` and centre-cropped. Defaults to "" (the sets).
+        image_size: the network's input size, for ``input_dir``. Defaults to 28.
 
     Returns:
-        ``{"image": (1, S, S), "label": 0 normal | 1 anomalous, "set": name, "index": position in its set}``
-        per image.
+        ``{"image": (1, S, S), "label": 0 normal | 1 anomalous | -1 unknown, "set": name, "index": position in
+        its set, "source": the image file or ""}`` per image (new images are the set ``new``).
 
     Raises:
         ConfigError: an unknown set name.
+        DataError: ``input_dir`` holds no readable image (see :func:`medmonai.data.readers.scans.image_folder`).
     """
+    if input_dir:
+        files = image_folder(input_dir)
+        images = [load_grayscale(item[Keys.IMAGE], image_size) for item in files]
+        return [
+            {"image": image, "label": -1, "set": "new", "index": i, "source": item[Keys.IMAGE]}
+            for i, (image, item) in enumerate(zip(images, files, strict=True))
+        ]
     arrays = {"train": sets.train, "test_normal": sets.test_normal, **sets.anomalies}
     groups = {"all": list(arrays), "test": ["test_normal", *sets.anomalies]}
     names = groups.get(names, [names]) if isinstance(names, str) else names
@@ -181,7 +196,7 @@ def one_class_items(sets: OneClassSets, names: list[str] | str = "test") -> list
     if unknown:
         raise ConfigError(f"unknown image sets {unknown}; this experiment has {sorted(arrays)} (or 'test', 'all')")
     return [
-        {"image": image, "label": int(name not in ("train", "test_normal")), "set": name, "index": i}
+        {"image": image, "label": int(name not in ("train", "test_normal")), "set": name, "index": i, "source": ""}
         for name in names
         for i, image in enumerate(arrays[name])
     ]
