@@ -72,11 +72,12 @@ class CaseReport(StagedMapHandler):
         self.figures: list[bytes] = []
 
     def started(self, engine: Engine) -> None:
-        """Check the evaluator maps the calibrated method as calibrated, and open the staging folder."""
+        """Check the evaluator maps the calibrated method, and open the staging folder.
+
+        That the map is made as it was calibrated (window, scorer) is checked before any engine starts, by
+        :func:`medmonai.scoring.load_calibration` with the mappers.
+        """
         self.check_method(engine)
-        mapper = engine.mappers.get(self.calibration.method)
-        if mapper is not None:  # the map itself must be made as it was calibrated
-            self.calibration.check_settings({"map": mapper.map_settings}, f"{self.calibration.method}'s calibration")
         self.rows, self.figures = [], []
         self._staged = StagedFiles(self.output_dir, "cases")
 

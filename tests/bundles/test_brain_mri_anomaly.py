@@ -174,6 +174,14 @@ def _save(path, data, affine=AFFINE):
     return str(path)
 
 
+def _noise_volume(path, shape, rng, nan=False):
+    """A featureless volume of intensities 100-110 (one NaN voxel with ``nan``), saved; returns its path."""
+    image = (100 + 10 * rng.random(shape)).astype(np.float32)
+    if nan:
+        image[3, 3, 3] = np.nan
+    return _save(path, image)
+
+
 @pytest.fixture
 def user_data(tmp_path):
     """A small user data set as decathlon JSON: 2 healthy training, 1 validation, 1 test volume."""
@@ -183,8 +191,7 @@ def user_data(tmp_path):
     shape = (24, 24, 20)
 
     def case(name, lesion=False):
-        image = (100 + 10 * rng.random(shape)).astype(np.float32)
-        item = {"image": _save(root / f"{name}.nii.gz", image)}
+        item = {"image": _noise_volume(root / f"{name}.nii.gz", shape, rng)}
         item["brain_mask"] = _save(root / f"{name}_mask.nii.gz", np.ones(shape, np.uint8))
         if lesion:
             item["label"] = _save(root / f"{name}_label.nii.gz", np.zeros(shape, np.uint8))
@@ -542,9 +549,7 @@ def test_a_failing_training_volume_exits_cleanly_every_time(tmp_path):
     shape = (40, 40, 36)
 
     def volume(name, nan=False):
-        image = (100 + 10 * rng.random(shape)).astype(np.float32)
-        image[3, 3, 3] = np.nan if nan else image[3, 3, 3]
-        return {"image": _save(root / name, image)}
+        return {"image": _noise_volume(root / name, shape, rng, nan)}
 
     label = np.zeros(shape, np.uint8)
     label[10:14, 10:14, 10:14] = 1
