@@ -1,6 +1,7 @@
-"""Bundle helpers: offline metadata verification, and up-front checks of a run's command-line settings."""
+"""Bundle helpers: metadata, command-line checks, and MLflow logging of reports written after the engines end."""
 
 from medmonai.bundle.metadata import META_SCHEMA_PATH, verify_bundle_metadata
 from medmonai.bundle.settings import check_command_line, check_overrides
+from medmonai.bundle.tracking import log_report
 
-__all__ = ["META_SCHEMA_PATH", "check_command_line", "check_overrides", "verify_bundle_metadata"]
+__all__ = ["META_SCHEMA_PATH", "check_command_line", "check_overrides", "log_report", "verify_bundle_metadata"]

@@ -29,9 +29,12 @@ POSITIVE = frozenset(
     {"max_epochs", "batch_size", "volumes_per_batch", "patches_per_volume", "latent_size", "vae_latent_size"}
     | {"val_interval", "ckpt_interval", "log_interval", "learning_rate", "image_size", "n_samples", "sw_batch_size"}
     | {"n_anomalies", "patch_size", "base_channels", "embedded_train", "embedded_val", "n_embedded_cases"}
+    | {"report_cases", "voxel_fpr", "pixel_fpr"}
 )
 NON_NEGATIVE = frozenset({"num_workers", "seed", "noise_std", "beta", "vae_beta", "median_size", "min_component_size"})
-FRACTIONS = frozenset({"test_fraction", "val_fraction", "overlap", "anomaly_prob", "mask_edge_prob"})
+FRACTIONS = frozenset(
+    {"test_fraction", "val_fraction", "overlap", "anomaly_prob", "mask_edge_prob", "voxel_fpr", "pixel_fpr"}
+)
 ROI_MULTIPLE = 8  # the 3-D networks halve the patch three times
 
 

@@ -43,10 +43,12 @@ __all__ = [
 IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp")  # what load_grayscale reads
 
 
-def check_images(paths: Sequence[str | Path], min_side: int = 8) -> None:
+def check_images(paths: Sequence[str | Path], min_side: int = 8, decode: bool = False) -> None:
     """Check 2-D images before any output: readable headers, at least ``min_side`` pixels a side, whole JPEGs.
 
-    Only the header and a JPEG's last bytes are read, so tens of thousands of images are checked in seconds.
+    Without ``decode`` only the header and a JPEG's last bytes are read, so tens of thousands of images (a
+    training tree) are checked in seconds. With it every image is decoded too, which also finds damage inside the
+    file and images of one constant value (nothing to score); for a user's folder of new images.
 
     Raises:
         DataError: naming the first bad file and what is wrong with it.
@@ -55,12 +57,15 @@ def check_images(paths: Sequence[str | Path], min_side: int = 8) -> None:
         try:
             with Image.open(path) as image:
                 size, kind = image.size, image.format
-        except (OSError, UnidentifiedImageError) as e:
+                extent = image.convert("L").getextrema() if decode and min(size) >= min_side else None
+        except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
             raise DataError(f"{path}: unreadable image ({e})") from e
         if min(size) < min_side:
             raise DataError(f"{path}: image is {size[0]}x{size[1]} pixels, too small (each side >= {min_side})")
         if kind == "JPEG" and not _ends_a_jpeg(path):
             raise DataError(f"{path}: truncated JPEG (no end-of-image marker)")
+        if extent is not None and extent[0] == extent[1]:
+            raise DataError(f"{path}: image is constant (every pixel {extent[0]}); nothing to score")
 
 
 def _ends_a_jpeg(path: Path) -> bool:

@@ -32,6 +32,8 @@ class VAEEvaluator(SupervisedEvaluator):
         seed: seed of the posterior samples. Defaults to 0.
         n_samples: posterior samples per image, L >= 1; needs a network with ``encode`` and ``decode`` when
             above 1. Defaults to 1.
+        mean_reconstruction: also output ``recon``, the decoded posterior mean, for pixel-wise maps. Defaults to
+            False.
         decollate: as for ``SupervisedEvaluator``. Defaults to False.
         **kwargs: as for ``SupervisedEvaluator``.
 
@@ -45,6 +47,7 @@ class VAEEvaluator(SupervisedEvaluator):
         reconstruction: str = "bce",
         seed: int = 0,
         n_samples: int = 1,
+        mean_reconstruction: bool = False,
         decollate: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -53,6 +56,7 @@ class VAEEvaluator(SupervisedEvaluator):
         if n_samples < 1:
             raise ConfigError(f"n_samples must be >= 1, got {n_samples}")
         self.n_samples = int(n_samples)
+        self.mean_reconstruction = bool(mean_reconstruction)
         super().__init__(*args, decollate=decollate, **kwargs)
         self.reconstruction = reconstruction
         self.seed = seed
@@ -73,6 +77,7 @@ class VAEEvaluator(SupervisedEvaluator):
         with eval_mode(engine.network), torch.no_grad():
             out = engine.inferer(inputs, engine.network, sample=True)
             nll, kl = elbo_terms(engine.network, out, inputs, self.reconstruction, self.n_samples)
+            recon = engine.network.decode(out[Keys.MU]) if self.mean_reconstruction else None
         engine.state.output = {
             Keys.IMAGE: inputs,
             Keys.LABEL: labels,
@@ -83,5 +88,7 @@ class VAEEvaluator(SupervisedEvaluator):
             Keys.ELBO: -(nll + kl),
             Keys.SCORE: nll + kl,  # the VAE anomaly score: the negative ELBO
         }
+        if recon is not None:
+            engine.state.output[Keys.RECON] = recon
         engine.fire_event(IterationEvents.MODEL_COMPLETED)
         return engine.state.output

@@ -16,6 +16,7 @@ from medmonai.handlers.checkpoint import (
 )
 from medmonai.handlers.histogram import ValueHistogram
 from medmonai.handlers.ignite_metrics import ItemMean, mean_of
+from medmonai.handlers.image_calibration import IMAGE_CASE_COLUMNS, ImageCalibrationWriter, ImageCaseReport
 from medmonai.handlers.latent_report import LatentReport
 from medmonai.handlers.map_writer import MapWriter
 from medmonai.handlers.progress import TrainingProgressBar
@@ -28,6 +29,9 @@ __all__ = [
     "AnomalyCollector",
     "CaseReport",
     "EpochReseed",
+    "IMAGE_CASE_COLUMNS",
+    "ImageCalibrationWriter",
+    "ImageCaseReport",
     "ItemMean",
     "LatentReport",
     "MapWriter",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
 import io
@@ -19,6 +18,7 @@ from medmonai.scoring.aggregate import image_score
 from medmonai.scoring.calibration import Calibration
 from medmonai.utils.outputs import StagedFiles, figure_png_bytes
 from medmonai.viz.anomaly import calibrated_overlay_figure
+from medmonai.viz.report_page import ReportCase, case_report_page
 
 __all__ = ["CASE_COLUMNS", "CaseReport", "lesion_summary"]
 
@@ -144,37 +144,21 @@ class CaseReport(StagedMapHandler):
     def page(self) -> str:
         """The self-contained HTML report."""
         cal = self.calibration
-        rows = "".join(
-            f'<tr class="{"abnormal" if r["abnormal"] else "normal"}">'
-            f'<td><a href="#case-{i}">{html.escape(r["case_id"])}</a></td>'
-            f"<td>{r['image_score']:.4g}</td><td>{'ABNORMAL' if r['abnormal'] else 'normal'}</td>"
-            f"<td>{r['lesion_count']}</td><td>{r['lesion_volume_mm3']:.1f}</td></tr>"
-            for i, r in enumerate(self.rows)
+        intro = (
+            f"Model <b>{html.escape(cal.method)}</b>. Thresholds from {cal.n_healthy_volumes} healthy volumes: voxel "
+            f"threshold {cal.voxel_threshold:.4g} (false-positive rate {cal.voxel_fpr:g} of healthy voxels), image "
+            f"threshold {cal.image_threshold:.4g} (percentile {cal.image_percentile:g} of healthy image scores). Every "
+            f"overlay uses one colour scale, from the voxel threshold (transparent below) to {cal.display_max:.4g}."
         )
-        cases = "".join(
-            f'<section id="case-{i}" class="case"><h2>{html.escape(r["case_id"])}: '
-            f'<span class="flag">{"ABNORMAL" if r["abnormal"] else "normal"}</span></h2>'
-            f"<p>image score {r['image_score']:.4g} (threshold {r['image_threshold']:.4g}); {r['lesion_count']} "
-            f"lesion(s), {r['lesion_volume_mm3']:.1f} mm³; source <code>{html.escape(r['source'])}</code></p>"
-            f'<img alt="overlay of {html.escape(r["case_id"])}" src="data:image/png;base64,'
-            f'{base64.b64encode(figure).decode()}"></section>'
-            for i, (r, figure) in enumerate(zip(self.rows, self.figures, strict=True))
-        )
-        return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(self.title)}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; max-width: 1100px; }}
-table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #999; padding: 4px 10px; text-align: right; }}
-tr.abnormal td {{ background: #fde0dc; font-weight: bold; }} img {{ max-width: 100%; }}
-.case {{ margin-top: 2em; border-top: 1px solid #ccc; }}
-</style></head><body>
-<h1>{html.escape(self.title)}</h1>
-<p>Model <b>{html.escape(cal.method)}</b>. Thresholds from {cal.n_healthy_volumes} healthy volumes: voxel threshold
-{cal.voxel_threshold:.4g} (false-positive rate {cal.voxel_fpr:g} of healthy voxels), image threshold
-{cal.image_threshold:.4g} (percentile {cal.image_percentile:g} of healthy image scores). Every overlay uses one colour
-scale, from the voxel threshold (transparent below) to {cal.display_max:.4g}.</p>
-<table id="cases"><thead><tr><th>case</th><th>image score</th><th>flag</th><th>lesions</th><th>volume (mm³)</th>
-</tr></thead><tbody>{rows}</tbody></table>
-{cases}
-</body></html>
-"""
+        cases = [
+            ReportCase(
+                r["case_id"],
+                bool(r["abnormal"]),
+                (f"{r['image_score']:.4g}", str(r["lesion_count"]), f"{r['lesion_volume_mm3']:.1f}"),
+                f"image score {r['image_score']:.4g} (threshold {r['image_threshold']:.4g}); {r['lesion_count']} "
+                f"lesion(s), {r['lesion_volume_mm3']:.1f} mm³; source <code>{html.escape(r['source'])}</code>",
+                figure,
+            )
+            for r, figure in zip(self.rows, self.figures, strict=True)
+        ]
+        return case_report_page(self.title, intro, ("image score", "lesions", "volume (mm³)"), cases)

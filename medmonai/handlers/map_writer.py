@@ -41,7 +41,7 @@ def nifti_gz_bytes(image: nib.Nifti1Image) -> bytes:
 
 
 class StagedMapHandler:
-    """Base of the handlers that write files for one method's maps of an anomaly evaluator, all or nothing.
+    """Base of the handlers that write files for one method's maps (of volumes or images), all or nothing.
 
     Subclasses stage files in ``started``/``iteration_completed`` (``self._staged``) and commit them in
     ``completed``; if the evaluator fails, everything staged is dropped and the error propagates.

@@ -8,34 +8,38 @@ from torch import nn
 
 from medmonai.errors import ConfigError
 
-__all__ = ["RECONSTRUCTION_LOSSES", "reconstruction_nll", "gaussian_kl", "ELBOLoss"]
+__all__ = ["RECONSTRUCTION_LOSSES", "reconstruction_nll", "reconstruction_per_element", "gaussian_kl", "ELBOLoss"]
 
 RECONSTRUCTION_LOSSES = ("bce", "mse", "l1")
 
 
-def reconstruction_nll(recon: torch.Tensor, target: torch.Tensor, kind: str = "bce") -> torch.Tensor:
-    """Per-sample reconstruction term, summed over every non-batch dim.
+def reconstruction_per_element(recon: torch.Tensor, target: torch.Tensor, kind: str = "bce") -> torch.Tensor:
+    """The reconstruction term of every element, the shape of ``target``.
 
     Args:
         recon: ``(B, C, *spatial)`` reconstruction; in [0, 1] for ``"bce"``.
         target: tensor of the same shape; in [0, 1] for ``"bce"``.
         kind: ``"bce"`` (Bernoulli NLL in nats), ``"mse"`` (squared error) or ``"l1"``. Defaults to ``"bce"``.
 
-    Returns:
-        ``(B,)`` tensor.
-
     Raises:
         ConfigError: ``kind`` is unknown.
     """
     if kind == "bce":
-        per_element = F.binary_cross_entropy(recon, target, reduction="none")
-    elif kind == "mse":
-        per_element = F.mse_loss(recon, target, reduction="none")
-    elif kind == "l1":
-        per_element = F.l1_loss(recon, target, reduction="none")
-    else:
-        raise ConfigError(f"reconstruction must be one of {RECONSTRUCTION_LOSSES}, got {kind!r}")
-    return per_element.flatten(1).sum(1)
+        return F.binary_cross_entropy(recon, target, reduction="none")
+    if kind == "mse":
+        return F.mse_loss(recon, target, reduction="none")
+    if kind == "l1":
+        return F.l1_loss(recon, target, reduction="none")
+    raise ConfigError(f"reconstruction must be one of {RECONSTRUCTION_LOSSES}, got {kind!r}")
+
+
+def reconstruction_nll(recon: torch.Tensor, target: torch.Tensor, kind: str = "bce") -> torch.Tensor:
+    """Per-sample reconstruction term, summed over every non-batch dim (see :func:`reconstruction_per_element`).
+
+    Returns:
+        ``(B,)`` tensor.
+    """
+    return reconstruction_per_element(recon, target, kind).flatten(1).sum(1)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,7 @@
 from medmonai.scoring.aggregate import IMAGE_SCORES, image_score
 from medmonai.scoring.calibration import CALIBRATION_FILE, Calibration, calibrate, load_calibration
 from medmonai.scoring.combine import COMBINATION_RULES, HealthyScaleCombination
-from medmonai.scoring.images import elbo_terms, reconstruction_error
+from medmonai.scoring.images import elbo_terms, error_map, reconstruction_error
 from medmonai.scoring.maps import (
     MAP_KINDS,
     RESIDUAL_KINDS,
@@ -34,6 +34,7 @@ __all__ = [
     "SlidingWindowMapper",
     "VoxelwiseStandardization",
     "elbo_terms",
+    "error_map",
     "image_score",
     "mean_std_threshold",
     "percentile_threshold",

@@ -29,6 +29,9 @@ DISPLAY_FPR_FACTOR = 0.01  # the overlays' colour scale tops out where this shar
 class Calibration:
     """Thresholds of one method's anomaly maps, fixed on healthy volumes, and the settings they hold for.
 
+    2-D models calibrate the same way on healthy images: their ``voxel_*`` fields hold the pixel threshold and rate,
+    ``n_healthy_volumes`` the number of images, and ``method`` the image score's name.
+
     Attributes:
         method: the map's method (a model name, e.g. ``ssad3d``).
         voxel_threshold: voxels above it are anomalous; exceeded by ``voxel_fpr`` of healthy in-brain voxels.
@@ -79,7 +82,7 @@ class Calibration:
         except (ValueError, TypeError) as e:
             raise ConfigError(f"{path}: not a medmonai calibration ({e})") from e
         if method is not None and calibration.method != method:
-            raise ConfigError(f"{path}: calibrated for {calibration.method!r}, but the model is {method!r}")
+            raise ConfigError(f"{path}: calibrated for {calibration.method!r}, but this run uses {method!r}")
         if settings is not None:
             calibration.check_settings(settings, path)
         return calibration

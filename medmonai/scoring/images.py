@@ -7,9 +7,9 @@ from collections.abc import Mapping
 import torch
 
 from medmonai.keys import Keys
-from medmonai.losses.elbo import gaussian_kl, reconstruction_nll
+from medmonai.losses import gaussian_kl, reconstruction_nll, reconstruction_per_element
 
-__all__ = ["elbo_terms", "reconstruction_error"]
+__all__ = ["elbo_terms", "error_map", "reconstruction_error"]
 
 
 def reconstruction_error(recon: torch.Tensor, target: torch.Tensor, kind: str = "bce") -> torch.Tensor:
@@ -21,6 +21,19 @@ def reconstruction_error(recon: torch.Tensor, target: torch.Tensor, kind: str = 
         kind: ``"bce"``, ``"mse"`` or ``"l1"``. Defaults to ``"bce"``.
     """
     return reconstruction_nll(recon, target, kind) / target[0].numel()
+
+
+def error_map(recon: torch.Tensor, target: torch.Tensor, kind: str = "bce") -> torch.Tensor:
+    """Each image's pixel-wise anomaly map, ``(B, *spatial)``: the reconstruction error, averaged over channels.
+
+    Its mean over the pixels is :func:`reconstruction_error`.
+
+    Args:
+        recon: ``(B, C, *spatial)`` reconstruction.
+        target: the images, same shape.
+        kind: ``"bce"``, ``"mse"`` or ``"l1"``. Defaults to ``"bce"``.
+    """
+    return reconstruction_per_element(recon, target, kind).mean(1)
 
 
 def elbo_terms(

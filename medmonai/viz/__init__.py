@@ -1,6 +1,7 @@
 """Figures and projections for reports."""
 
 from medmonai.viz.anomaly import (
+    calibrated_image_figure,
     calibrated_overlay_figure,
     focus_voxel,
     mask_overlay_figure,
@@ -12,6 +13,7 @@ from medmonai.viz.embedding import embed_2d
 from medmonai.viz.figures import histogram_figure, image_grid_figure, latent_scatter_figure
 
 __all__ = [
+    "calibrated_image_figure",
     "calibrated_overlay_figure",
     "embed_2d",
     "focus_voxel",

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from scipy import ndimage
 
 __all__ = [
+    "calibrated_image_figure",
     "calibrated_overlay_figure",
     "focus_voxel",
     "mask_overlay_figure",
@@ -132,6 +133,40 @@ def calibrated_overlay_figure(
     bar.set_label("anomaly score (transparent below the threshold)")
     mask_note = "cyan: lesion mask" if label is not None else "no lesion mask"
     fig.suptitle(f"{title}  (green: segmentation; {mask_note})")
+    return fig
+
+
+def calibrated_image_figure(
+    image: np.ndarray, anomaly_map: np.ndarray, segmentation: np.ndarray, title: str, threshold: float, vmax: float
+) -> Figure:
+    """A 2-D image beside its map over it, on one calibrated colour scale (the 2-D twin of the overlay above).
+
+    Args:
+        image: ``(H, W)`` image.
+        anomaly_map: ``(H, W)`` map; values at or below ``threshold`` are transparent.
+        segmentation: ``(H, W)`` bool, the map above the threshold (green contour).
+        title: figure title.
+        threshold: the calibrated pixel threshold, marked on the colour bar.
+        vmax: top of the colour scale.
+    """
+    fig = Figure(figsize=(8.0, 3.9))
+    for col in range(2):
+        ax = fig.add_subplot(1, 2, col + 1)
+        ax.imshow(image, cmap="gray", vmin=float(image.min()), vmax=max(float(image.max()), float(image.min()) + 1e-6))
+        if col == 1:
+            im = ax.imshow(
+                np.ma.masked_less_equal(anomaly_map, threshold), cmap="autumn", vmin=threshold, vmax=vmax, alpha=0.8
+            )
+            if np.any(segmentation):
+                ax.contour(segmentation.astype(float), levels=[0.5], colors="lime", linewidths=0.8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title("image" if col == 0 else "anomaly map over the image", fontsize=9)
+    bar = fig.colorbar(im, ax=fig.axes, shrink=0.8, extend="max")
+    bar.set_ticks([threshold, vmax])
+    bar.set_ticklabels([f"threshold {threshold:.3g}", f"{vmax:.3g}"])
+    bar.set_label("pixel anomaly score")
+    fig.suptitle(f"{title}  (green: above the threshold)")
     return fig
 
 

@@ -34,3 +34,14 @@ def test_training_and_inference_runs_land_in_mlflow(tmp_path):
     assert any(name.startswith("config_") and name.endswith(".json") for name in artifacts)  # the resolved config
     typo = run_cli("train.yaml", "--output_dir", "out", *tracking, "--tracking_urii", "x", cwd=tmp_path)
     assert typo.stderr.strip().splitlines()[-1].startswith("medmonai: error: --tracking_urii: no such setting")
+
+
+def test_report_metrics_get_names_mlflow_accepts():
+    from medmonai.bundle.tracking import mlflow_metrics
+
+    metrics = {"ssad3d|intensity/voxel_auroc": 0.9, "ssad3d+intensity/voxel_auroc": 0.8, "ae3d~z/x": 1, "n": None}
+    assert mlflow_metrics(metrics) == {
+        "ssad3d_or_intensity/voxel_auroc": 0.9,
+        "ssad3d_plus_intensity/voxel_auroc": 0.8,
+        "ae3d_tilde_z/x": 1.0,
+    }

@@ -355,6 +355,35 @@ def test_the_report_renders_in_a_real_browser(new_scans, tmp_path):
     assert re.search(r'<img alt="overlay of mni_lesion" src="data:image/png;base64,', dom)
 
 
+def test_an_evaluation_run_lands_in_mlflow_with_its_report(trained, cache, tmp_path):
+    mlflow = pytest.importorskip("mlflow", reason="experiment tracking is the optional extra medmonai[tracking]")
+    (tmp_path / "ae3d").mkdir()
+    shutil.copy(trained / "ae3d" / "model.pt", tmp_path / "ae3d" / "model.pt")
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    files = [str(BUNDLE / "train.yaml"), str(BUNDLE / "evaluate.yaml")]
+    wf = ConfigWorkflow(
+        config_file=files,
+        output_dir=str(tmp_path),
+        tracking=str(BUNDLE / "mlflow.yaml"),
+        tracking_uri=uri,
+        cache_dir=cache,
+        model="ae3d",
+        **SMALL,
+    )
+    wf.initialize()
+    wf.run()
+    wf.finalize()  # the report is written after the engines; mlflow.yaml logs it here
+    client = mlflow.tracking.MlflowClient(uri)
+    (experiment,) = [e for e in client.search_experiments() if e.name == "brain_mri_anomaly"]
+    (logged,) = client.search_runs([experiment.experiment_id])
+    artifacts = {a.path for a in client.list_artifacts(logged.info.run_id)}
+    assert {"metrics.json", "comparison.md", "roc_pr.png", "evaluation_settings.json"} <= artifacts
+    assert any(name.startswith("config_") for name in artifacts)  # the resolved config
+    metrics = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
+    assert logged.data.metrics["ae3d/voxel_auroc"] == pytest.approx(metrics["ae3d/voxel_auroc"])
+    assert logged.data.params["model"] == "ae3d" and logged.info.status == "FINISHED"
+
+
 def test_calibrate_yaml_writes_what_evaluation_wrote(trained, cache, tmp_path):
     weights = tmp_path / "ae3d"
     weights.mkdir()

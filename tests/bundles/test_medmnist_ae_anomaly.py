@@ -6,7 +6,6 @@ import csv
 import json
 import math
 import re
-import shutil
 from pathlib import Path
 
 import matplotlib.image
@@ -34,6 +33,7 @@ def embedded(tmp_path_factory):
     out = tmp_path_factory.mktemp("medmnist_ae_anomaly")
     run(["train.yaml"], out, **TINY)
     run(["train.yaml", "evaluate.yaml"], out, n_anomalies=40)
+    run(["train.yaml", "calibrate.yaml"], out, n_anomalies=40)
     return out
 
 
@@ -61,9 +61,18 @@ def test_workflows_have_every_monai_property(embedded):
         assert wf.check_properties() == []
 
 
+def test_calibration_comes_from_the_normal_training_images(embedded):
+    calibration = json.loads((embedded / "thresholds.json").read_text())
+    metrics = json.loads((embedded / "metrics.json").read_text())
+    assert calibration["method"] == "recon_error" and calibration["settings"]["architecture"] == "bottleneck"
+    summary = json.loads((embedded / "train_summary.json").read_text())
+    assert calibration["n_healthy_volumes"] == summary["train_images"] // summary["epochs_completed"]
+    assert calibration["image_threshold"] > metrics["train_recon_error"]  # the 95th percentile is above the mean
+
+
 def test_inference_scores_every_test_image_into_a_table(embedded):
     run(["train.yaml", "inference.yaml"], embedded, n_anomalies=40)
-    rows = list(csv.DictReader((embedded / "scores.csv").open()))
+    rows = list(csv.DictReader((embedded / "inference" / "scores.csv").open()))
     assert {r["set"] for r in rows} == {"test_normal", "other", "noise", "real"}
     assert sum(r["set"] == "noise" for r in rows) == 40 and {r["label"] for r in rows} == {"0", "1"}
     errors = {s: np.mean([float(r["recon_error"]) for r in rows if r["set"] == s]) for s in ("test_normal", "noise")}
@@ -71,6 +80,12 @@ def test_inference_scores_every_test_image_into_a_table(embedded):
     metrics = json.loads((embedded / "metrics.json").read_text())
     assert errors["test_normal"] == pytest.approx(metrics["test_normal_recon_error"], rel=1e-4)
     assert errors["noise"] > errors["test_normal"]
+    cases = list(csv.DictReader((embedded / "inference" / "cases.csv").open()))
+    assert [c["case_id"] for c in cases] == [f"{r['set']}_{r['index']}" for r in rows]
+    threshold = json.loads((embedded / "thresholds.json").read_text())["image_threshold"]
+    flagged = {s: np.mean([c["abnormal"] == "1" for c in cases if c["case_id"].startswith(s)]) for s in errors}
+    assert all(c["abnormal"] == str(int(float(c["image_score"]) > threshold)) for c in cases)
+    assert flagged["noise"] > flagged["test_normal"]
 
 
 def test_inference_scores_a_folder_of_new_images(embedded, tmp_path):
@@ -78,18 +93,22 @@ def test_inference_scores_a_folder_of_new_images(embedded, tmp_path):
     for i in range(3):  # a user's own images: any size, no labels
         Image.fromarray(np.kron(digits[i], np.ones((4, 4), np.uint8))).save(tmp_path / f"img_{i}.png")
     out = tmp_path / "out"
-    shutil.copy(embedded / "model.pt", tmp_path / "model.pt")
     run(
         ["train.yaml", "inference.yaml"],
         out,
         n_anomalies=40,
         input_dir=str(tmp_path),
-        ckpt_path=str(tmp_path / "model.pt"),
+        ckpt_path=str(embedded / "model.pt"),
+        thresholds_path=str(embedded / "thresholds.json"),
     )
-    rows = list(csv.DictReader((out / "scores.csv").open()))
+    rows = list(csv.DictReader((out / "inference" / "scores.csv").open()))
     assert [Path(r["source"]).name for r in rows] == ["img_0.png", "img_1.png", "img_2.png"]
     assert {r["set"] for r in rows} == {"new"} and {r["label"] for r in rows} == {"-1"}
     assert all(0 < float(r["recon_error"]) < 1 for r in rows)
+    cases = list(csv.DictReader((out / "inference" / "cases.csv").open()))
+    assert [c["case_id"] for c in cases] == ["img_0", "img_1", "img_2"]
+    assert all((out / "inference" / c["overlay"]).is_file() for c in cases)
+    assert (out / "inference" / "report.html").read_text().count("data:image/png;base64,") == 3
 
 
 def test_medmnist_with_fashion_mnist_and_the_reference_architecture(tmp_path):

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import matplotlib.image
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -52,14 +53,27 @@ def test_without_data_it_trains_evaluates_and_scores_the_embedded_synthetic_scan
     run_configs(BUNDLE, ["train.yaml"], tmp_path, cache_dir=str(cache), **TINY)
     assert missing_properties(BUNDLE, ["train.yaml"], "train", tmp_path, cache_dir=str(cache), **TINY) == []
     run_configs(BUNDLE, ["train.yaml", "evaluate.yaml"], tmp_path, cache_dir=str(cache), **SMALL)
+    run_configs(BUNDLE, ["train.yaml", "calibrate.yaml"], tmp_path, cache_dir=str(cache), **SMALL)
+    calibration = json.loads((tmp_path / "thresholds.json").read_text(encoding="utf-8"))
+    assert calibration["method"] == "vae" and calibration["settings"]["image_size"] == SMALL["image_size"]
+    assert calibration["n_healthy_volumes"] == 32  # the val split: NORMAL patients held out of training
     run_configs(BUNDLE, ["train.yaml", "inference.yaml"], tmp_path, cache_dir=str(cache), **SMALL)
     overlay = ["train.yaml", "inference.yaml"]
     assert missing_properties(BUNDLE, overlay, "infer", tmp_path, cache_dir=str(cache), **SMALL) == []
-    rows = list(csv.DictReader((tmp_path / "scores.csv").open()))
+    rows = list(csv.DictReader((tmp_path / "inference" / "scores.csv").open()))
     assert len(rows) == 200 and {r["class"] for r in rows} == {"NORMAL", "CNV", "DME", "DRUSEN"}
     assert all(r["source"].endswith(".jpeg") and Path(r["source"]).is_file() for r in rows)
     for r in rows:  # the VAE score is the negative ELBO: reconstruction plus KL
         assert float(r["vae"]) == pytest.approx(float(r["recon"]) + float(r["kl"]), rel=1e-4)
+    cases = list(csv.DictReader((tmp_path / "inference" / "cases.csv").open()))
+    assert [c["source"] for c in cases] == [r["source"] for r in rows]
+    for case, row in zip(cases, rows, strict=True):  # flagged by the calibrated VAE score, nothing else
+        assert float(case["image_score"]) == pytest.approx(float(row["vae"]), rel=1e-5)
+        assert case["abnormal"] == str(int(float(case["image_score"]) > calibration["image_threshold"]))
+    assert 0 < sum(c["abnormal"] == "1" for c in cases) < len(cases)
+    assert sum(bool(c["overlay"]) for c in cases) == 100  # report_cases
+    page = (tmp_path / "inference" / "report.html").read_text(encoding="utf-8")
+    assert page.count('<tr class="') == 200 and page.count('<section id="case-') == 100  # every row, 100 drawn
     (tree,) = cache.glob("oct_synthetic_*/OCT2017")
     metrics = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["n_test_normal"] == metrics["n_test_dme"] == len(list((tree / "test" / "DME").iterdir())) == 50
@@ -69,18 +83,42 @@ def test_without_data_it_trains_evaluates_and_scores_the_embedded_synthetic_scan
     for i, path in enumerate(sorted((tree / "test" / "DME").iterdir())[:2]):
         shutil.copy(path, new / f"scan_{i}.jpeg")
     Image.open(path).save(new / "scan_2.png")
-    run_configs(
-        BUNDLE,
-        overlay,
-        tmp_path / "new",
-        cache_dir=str(cache),
-        input_dir=str(new),
-        **SMALL,
-        ckpt_path=str(tmp_path / "model.pt"),
-    )
-    rows = list(csv.DictReader((tmp_path / "new" / "scores.csv").open()))
+    weights = {"ckpt_path": str(tmp_path / "model.pt"), "thresholds_path": str(tmp_path / "thresholds.json")}
+    run_configs(BUNDLE, overlay, tmp_path / "new", cache_dir=str(cache), input_dir=str(new), **SMALL, **weights)
+    out = tmp_path / "new" / "inference"
+    rows = list(csv.DictReader((out / "scores.csv").open()))
     assert [Path(r["source"]).name for r in rows] == ["scan_0.jpeg", "scan_1.jpeg", "scan_2.png"]
     assert all(r["class"] == "" and float(r["vae"]) > 0 for r in rows)
+    cases = {c["case_id"]: c for c in csv.DictReader((out / "cases.csv").open())}
+    assert sorted(cases) == ["scan_0", "scan_1", "scan_2"]
+    for name, case in cases.items():
+        anomaly_map = np.asarray(Image.open(out / case["anomaly_map"]))
+        segmentation = np.asarray(Image.open(out / case["segmentation"]))
+        assert anomaly_map.dtype == np.float32 and anomaly_map.shape == segmentation.shape == (32, 32)
+        np.testing.assert_array_equal(segmentation == 255, anomaly_map > calibration["voxel_threshold"])
+        assert int(case["region_pixels"]) == int((segmentation == 255).sum())
+        figure = matplotlib.image.imread(out / case["overlay"])
+        assert figure.shape[0] > 200 and figure[..., :3].std() > 0.05, name
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 3 and '<table id="cases">' in page
+
+
+def test_inference_refuses_a_missing_or_mismatched_calibration(tree, tmp_path):
+    run_configs(BUNDLE, ["train.yaml"], tmp_path, dataset_dir=str(tree), max_epochs=1, **SMALL)
+    overlay = ["train.yaml", "inference.yaml"]
+    with pytest.raises(Exception) as info:
+        run_configs(BUNDLE, overlay, tmp_path, dataset_dir=str(tree), **SMALL)
+    message = str(find_user_error(info.value))
+    assert re.search(r"thresholds\.json: no calibration; run evaluate\.yaml or calibrate\.yaml", message), message
+    run_configs(BUNDLE, ["train.yaml", "calibrate.yaml"], tmp_path, dataset_dir=str(tree), **SMALL)
+    with pytest.raises(Exception) as info:
+        run_configs(BUNDLE, overlay, tmp_path, dataset_dir=str(tree), **{**SMALL, "n_samples": 3})
+    message = str(find_user_error(info.value))
+    assert "settings differ from the calibration (n_samples: calibrated 1, given 3)" in message, message
+    with pytest.raises(Exception) as info:
+        run_configs(BUNDLE, overlay, tmp_path, dataset_dir=str(tree), flag_score="kl", **SMALL)
+    assert "calibrated for 'vae', but this run uses 'kl'" in str(find_user_error(info.value))
+    assert not (tmp_path / "inference").exists()
 
 
 def test_a_resumed_run_repeats_an_uninterrupted_one_exactly(tree, tmp_path):

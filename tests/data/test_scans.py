@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from PIL import Image
 
 from medmonai.data import load_volume
 from medmonai.data.io import read_header
-from medmonai.data.readers.scans import scan_datalist, scan_folder
+from medmonai.data.readers.scans import image_folder, scan_datalist, scan_folder
 from medmonai.errors import DataError
 
 
@@ -74,3 +75,30 @@ def test_a_list_needs_only_images(tmp_path):
         scan_datalist()
     with pytest.raises(DataError, match="input_dir is not a folder"):
         scan_datalist(input_dir=str(tmp_path / "nowhere"))
+
+
+def _write_image(path, array):
+    Image.fromarray(np.asarray(array, np.uint8)).save(path)
+
+
+@pytest.mark.parametrize(
+    "name, array, message",
+    [
+        ("flat.png", np.full((40, 40), 7), r"flat\.png: image is constant \(every pixel 7\); nothing to score"),
+        ("dot.png", np.full((1, 1), 9), r"dot\.png: image is 1x1 pixels, too small"),
+    ],
+)
+def test_a_folder_of_new_images_refuses_degenerate_ones(tmp_path, name, array, message):
+    _write_image(tmp_path / "good.png", np.random.default_rng(0).integers(0, 255, (40, 40)))
+    assert [item["case_id"] for item in image_folder(tmp_path)] == ["good"]
+    _write_image(tmp_path / name, array)
+    with pytest.raises(DataError, match=message):
+        image_folder(tmp_path)
+
+
+def test_damage_inside_an_image_is_found_up_front(tmp_path):
+    _write_image(tmp_path / "a.png", np.random.default_rng(0).integers(0, 255, (64, 64)))
+    data = (tmp_path / "a.png").read_bytes()
+    (tmp_path / "a.png").write_bytes(data[: len(data) // 2] + data[-12:])  # header and end kept, pixels cut
+    with pytest.raises(DataError, match=r"a\.png: unreadable image"):
+        image_folder(tmp_path)

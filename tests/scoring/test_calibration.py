@@ -37,7 +37,7 @@ def test_round_trip_and_guards(tmp_path):
     path.write_bytes(cal.to_json())
     assert Calibration.load(path, "ssad3d", SETTINGS) == cal
     assert Calibration.load(path, "ssad3d", {"preprocessing": {"input_standardisation": "false"}}) == cal  # CLI text
-    with pytest.raises(ConfigError, match=r"calibrated for 'ssad3d', but the model is 'ae3d'"):
+    with pytest.raises(ConfigError, match=r"calibrated for 'ssad3d', but this run uses 'ae3d'"):
         Calibration.load(path, "ae3d")
     changed = {**SETTINGS, "postprocessing": {"median_size": 0, "erode_iterations": 2}}
     with pytest.raises(ConfigError, match=r"postprocessing.median_size: calibrated 3, given 0"):

@@ -78,7 +78,8 @@ def image_folder(folder: str | Path, min_side: int = 8) -> list[dict]:
     Items are ``{"image": path, "case_id": name}``; nothing needs a label.
 
     Raises:
-        DataError: the folder is missing or holds no image, or an image is unreadable, truncated or too small.
+        DataError: the folder is missing or holds no image, or an image is unreadable, truncated, too small or
+            constant (every image is decoded here).
     """
     folder = Path(folder).expanduser().absolute()
     if not folder.is_dir():
@@ -86,5 +87,5 @@ def image_folder(folder: str | Path, min_side: int = 8) -> list[dict]:
     paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise DataError(f"{folder}: no images (expected {', '.join(IMAGE_SUFFIXES)} files)")
-    check_images(paths, min_side)
+    check_images(paths, min_side, decode=True)
     return [{Keys.IMAGE: str(p), "case_id": p.stem} for p in paths]
