@@ -50,7 +50,7 @@ def log_report(
         tracking_uri: the MLflow store.
         experiment_name: the experiment.
         run_name: the run's name, or None.
-        files: the files (a missing or empty entry is skipped); a ``metrics.json`` among them is also logged as
+        files: the files (a missing or empty entry is skipped); a ``*metrics.json`` among them is also logged as
             metrics (see :func:`mlflow_metrics`).
         params: parameters of the run. Defaults to None.
         disabled: do nothing (not rank 0). Defaults to False.
@@ -79,7 +79,7 @@ def log_report(
     for key, value in (params or {}).items():
         client.log_param(run_id, key, value)
     for path in present:
-        if path.name == "metrics.json":
+        if path.name.endswith("metrics.json"):
             for key, value in mlflow_metrics(json.loads(path.read_text(encoding="utf-8"))).items():
                 client.log_metric(run_id, key, value)
         client.log_artifact(run_id, str(path))

@@ -1,7 +1,8 @@
 """Data: readers that turn a source into datalists, the embedded synthetic data, splits, I/O and datasets.
 
 - :mod:`~medmonai.data.readers`: one reader per source; all follow one datalist contract (see there);
-- :mod:`~medmonai.data.synthetic`: the generated embedded defaults (brain phantoms, ISLES-like cases, OCT B-scans);
+- :mod:`~medmonai.data.synthetic`: the generated embedded defaults (brain phantoms and slices, ISLES-like cases,
+  OCT B-scans);
 - :mod:`~medmonai.data.splits`: seeded splits by class, case and patient;
 - :mod:`~medmonai.data.io`: reading 2-D images, 3-D volumes and volume headers;
 - :mod:`~medmonai.data.datasets`: in-memory datasets and the epoch batch sampler.
@@ -16,6 +17,7 @@ from medmonai.data.readers.brain import brain_mri_datalists, case_name
 from medmonai.data.readers.brain_masks import add_brain_masks
 from medmonai.data.readers.dicom import dicom_patches
 from medmonai.data.readers.digits import digit_datalists, load_embedded_digits
+from medmonai.data.readers.image_sets import image_set, load_plane
 from medmonai.data.readers.isles import ISLES_MODALITIES, isles_datalist
 from medmonai.data.readers.kermany import OCT_CLASSES, kermany_datalists
 from medmonai.data.readers.manifests import read_datalist
@@ -25,6 +27,7 @@ from medmonai.data.splits import parse_classes, select_classes, split_by_group, 
 from medmonai.data.synthetic.embedded_brains import LESION_KINDS, embedded_brains
 from medmonai.data.synthetic.embedded_isles import embedded_siss
 from medmonai.data.synthetic.embedded_oct import embedded_oct
+from medmonai.data.synthetic.embedded_slices import embedded_brain_slices
 
 __all__ = [
     "ISLES_MODALITIES",
@@ -40,13 +43,16 @@ __all__ = [
     "case_name",
     "dicom_patches",
     "digit_datalists",
+    "embedded_brain_slices",
     "embedded_brains",
     "embedded_oct",
     "embedded_siss",
+    "image_set",
     "isles_datalist",
     "kermany_datalists",
     "load_embedded_digits",
     "load_grayscale",
+    "load_plane",
     "load_volume",
     "parse_classes",
     "read_datalist",

@@ -14,6 +14,8 @@ from medmonai.engines.anomaly_methods import (
     shown_method,
     trained_models,
 )
+from medmonai.engines.gan_trainer import GANTrainer, ema_generator, stage_images
+from medmonai.engines.progressive import Progress, ProgressiveSchedule, check_progressive_shape
 from medmonai.engines.reconstruction_evaluator import ReconstructionErrorEvaluator
 from medmonai.engines.segmentation_trainer import AnomalySegmentationTrainer
 from medmonai.engines.vae_evaluator import VAEEvaluator
@@ -25,14 +27,20 @@ __all__ = [
     "AnomalyMapEvaluator",
     "AnomalySegmentationTrainer",
     "CorruptedBatch",
+    "GANTrainer",
     "OutputLoss",
+    "Progress",
+    "ProgressiveSchedule",
     "ReconstructionErrorEvaluator",
     "ReconstructionTrainer",
     "VAEEvaluator",
     "anomaly_mappers",
     "calibration_paths",
+    "check_progressive_shape",
     "choose",
+    "ema_generator",
     "model_weights",
     "shown_method",
+    "stage_images",
     "trained_models",
 ]

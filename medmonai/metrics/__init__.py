@@ -6,12 +6,24 @@ from medmonai.metrics.detection import (
     lesion_detection,
     ranking_metrics,
 )
+from medmonai.metrics.gan import (
+    blurred_mean_baseline,
+    memorisation_ratio,
+    ms_ssim_diversity,
+    ms_ssim_settings,
+    sliced_wasserstein_distance,
+)
 from medmonai.metrics.latent import latent_separation
 
 __all__ = [
     "auroc_ap",
+    "blurred_mean_baseline",
     "dice_from_counts",
     "latent_separation",
     "lesion_detection",
+    "memorisation_ratio",
+    "ms_ssim_diversity",
+    "ms_ssim_settings",
     "ranking_metrics",
+    "sliced_wasserstein_distance",
 ]

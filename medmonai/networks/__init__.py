@@ -2,6 +2,10 @@
 
 from medmonai.networks.autoencoder import ConvAE, SliceWise
 from medmonai.networks.dcgan_vae import DCGANVAE
+from medmonai.networks.gan.dcgan import DCGANDiscriminator, DCGANGenerator
+from medmonai.networks.gan.encoder import GANEncoder
+from medmonai.networks.gan.layers import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm
+from medmonai.networks.gan.progressive import ProgressiveDiscriminator, ProgressiveGenerator
 from medmonai.networks.one_class_ae import BottleneckConvAE, ReferenceConvAE
 from medmonai.networks.tensor_output import TensorOutput
 from medmonai.networks.vae import VAE
@@ -10,6 +14,15 @@ from medmonai.networks.variational import VariationalAutoencoder
 __all__ = [
     "VAE",
     "DCGANVAE",
+    "DCGANGenerator",
+    "DCGANDiscriminator",
+    "ProgressiveGenerator",
+    "ProgressiveDiscriminator",
+    "GANEncoder",
+    "EqualizedConv2d",
+    "EqualizedLinear",
+    "PixelNorm",
+    "MinibatchStdDev",
     "BottleneckConvAE",
     "ConvAE",
     "ReferenceConvAE",

@@ -9,7 +9,8 @@ from medmonai.transforms.channel.dictionary import SelectModalityd
 from medmonai.transforms.intensity.array import FOREGROUND_METHODS, SimpleITKNormalize
 from medmonai.transforms.intensity.dictionary import LandmarkStandardized, SimpleITKNormalized
 from medmonai.transforms.intensity.landmarks import LandmarkStandardize, fit_landmarks
-from medmonai.transforms.io.dictionary import LoadGrayscaled, LoadVolumed
+from medmonai.transforms.io.array import LoadImageChannels
+from medmonai.transforms.io.dictionary import LoadGrayscaled, LoadImageChannelsd, LoadVolumed
 from medmonai.transforms.mask.array import RandMaskEdge
 from medmonai.transforms.mask.dictionary import RandMaskEdged
 from medmonai.transforms.noise.array import CoarseNoise
@@ -33,6 +34,8 @@ __all__ = [
     "FitToCanvas",
     "LesionGridPatch",
     "LoadGrayscaled",
+    "LoadImageChannels",
+    "LoadImageChannelsd",
     "LoadVolumed",
     "LesionGridPatchd",
     "N4BiasCorrection",

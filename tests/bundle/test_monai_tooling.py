@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 from monai.bundle import ConfigParser, ckpt_export, verify_net_in_out
@@ -11,6 +9,18 @@ from monai.bundle import ConfigParser, ckpt_export, verify_net_in_out
 from tests.conftest import REPO
 
 BUNDLES = sorted(p.parent for p in (REPO / "bundles").glob("*/configs/metadata.json"))
+
+
+def example_input(parser, batch):
+    """A batch the metadata declares: ``num_channels`` channels (a generator: latent values) of ``spatial_shape``."""
+    image = parser.get("_meta_#network_data_format#inputs#image")
+    return torch.rand(batch, image["num_channels"], *image["spatial_shape"])
+
+
+def output_shape(parser, batch):
+    pred = parser.get("_meta_#network_data_format#outputs#pred")
+    spatial = pred["spatial_shape"] or parser.get("_meta_#network_data_format#inputs#image#spatial_shape")
+    return (batch, pred["num_channels"], *spatial)
 
 
 def parser_of(configs):
@@ -28,11 +38,9 @@ def test_network_def_returns_the_tensor_the_metadata_declares(configs, no_networ
         config_file=str(configs / "train.yaml"),
         device="cpu",
     )  # raises on a channel or dtype mismatch, or a dict output
-    pred = json.loads((configs / "metadata.json").read_text(encoding="utf-8"))["network_data_format"]["outputs"]["pred"]
     parser = parser_of(configs)
-    shape = parser.get("_meta_#network_data_format#inputs#image#spatial_shape")
-    out = parser.get_parsed_content("network_def").eval()(torch.rand(2, 1, *shape))
-    assert isinstance(out, torch.Tensor) and out.shape == (2, pred["num_channels"], *shape)
+    out = parser.get_parsed_content("network_def").eval()(example_input(parser, 2))
+    assert isinstance(out, torch.Tensor) and out.shape == output_shape(parser, 2)
 
 
 @pytest.mark.parametrize("configs", BUNDLES, ids=lambda p: p.parent.name)
@@ -53,7 +61,7 @@ def test_ckpt_export_writes_torchscript_that_reproduces_the_trained_weights(conf
     parser = parser_of(configs)
     network = parser.get_parsed_content("network_def").eval()
     network.load_state_dict(torch.load(tmp_path / "model.pt", weights_only=True))
-    x = torch.rand(1, 1, *parser.get("_meta_#network_data_format#inputs#image#spatial_shape"))
+    x = example_input(parser, 1)
     with torch.no_grad():
         expected = network(x)
     assert torch.allclose(scripted(x), expected, atol=1e-5)

@@ -19,6 +19,7 @@ from medmonai.data.readers.brain import brain_mri_datalists, case_name
 from medmonai.data.readers.brain_masks import add_brain_masks
 from medmonai.data.readers.dicom import dicom_patches
 from medmonai.data.readers.digits import EMBEDDED_DIGITS_SOURCE, digit_datalists, load_embedded_digits
+from medmonai.data.readers.image_sets import PLANE_SUFFIXES, image_set, load_plane
 from medmonai.data.readers.isles import ISLES_MODALITIES, isles_datalist
 from medmonai.data.readers.kermany import OCT_CLASSES, kermany_datalists, patient_id
 from medmonai.data.readers.manifests import PATH_KEYS, read_datalist
@@ -31,6 +32,7 @@ __all__ = [
     "MEDMNIST_KEYS",
     "OCT_CLASSES",
     "PATH_KEYS",
+    "PLANE_SUFFIXES",
     "SplitArrays",
     "add_brain_masks",
     "array_datalist",
@@ -38,9 +40,11 @@ __all__ = [
     "case_name",
     "dicom_patches",
     "digit_datalists",
+    "image_set",
     "isles_datalist",
     "kermany_datalists",
     "load_embedded_digits",
+    "load_plane",
     "patient_id",
     "read_datalist",
     "read_idx",

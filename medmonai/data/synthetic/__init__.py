@@ -5,7 +5,8 @@
 - :mod:`~medmonai.data.synthetic.contrast`: crisp folded label maps and SynthSeg-style contrasts;
 - :mod:`~medmonai.data.synthetic.scanner`: resolution, sharpness, artefacts, bias, gamma, noise; int16 output;
 - :mod:`~medmonai.data.synthetic.phantom`: one healthy subject from those parts;
-- :mod:`~medmonai.data.synthetic.lesions`: THE TEST LESION GENERATOR, for test data only (never training).
+- :mod:`~medmonai.data.synthetic.lesions`: THE TEST LESION GENERATOR, for test data only (never training);
+- :mod:`~medmonai.data.synthetic.embedded_slices`: the embedded 2-D default, multi-contrast axial slices.
 """
 
 from medmonai.data.synthetic.contrast import CONTRASTS, label_map, synthesize, tissue_intensities
@@ -14,6 +15,10 @@ from medmonai.data.synthetic.lesions import LESION_KINDS, add_lesions, lesion_bl
 from medmonai.data.synthetic.phantom import synthetic_labels, synthetic_subject, template_subject
 from medmonai.data.synthetic.scanner import SCANNER_RANGES, scanner_effects
 from medmonai.data.synthetic.tissues import TISSUE_LABELS, Tissues, load_tissues
+
+# isort: split
+# the embedded data sets are built from the generator above (embedded_brains imports it from this package)
+from medmonai.data.synthetic.embedded_slices import embedded_brain_slices
 
 __all__ = [
     "CONTRASTS",
@@ -24,6 +29,7 @@ __all__ = [
     "Tissues",
     "add_lesions",
     "deform",
+    "embedded_brain_slices",
     "label_map",
     "lesion_blob",
     "load_tissues",
