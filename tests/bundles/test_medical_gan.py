@@ -68,7 +68,7 @@ def test_evaluate_puts_three_detectors_side_by_side(trained, cache):
         BUNDLE, ["train.yaml", "evaluate.yaml"], trained, cache_dir=cache, encoder_epochs=1, ae_epochs=1, **TINY
     )
     metrics = json.loads((trained / "detection_metrics.json").read_text(encoding="utf-8"))
-    for name in ("discriminator_ood", "fanogan", "ae"):
+    for name in ("discriminator_ood", "fanogan", "ae", "fanogan_p99", "ae_p99"):
         assert 0.0 <= metrics[f"{name}_auroc"] <= 1.0 and 0.0 <= metrics[f"{name}_fpr"] <= 1.0, name
     assert 0.0 < metrics["fanogan_pixel_auprc"] <= 1.0 and 0.0 < metrics["ae_pixel_auprc"] <= 1.0
     assert metrics["n_test_lesion"] == 60 and metrics["n_test_healthy"] == 60 and metrics["n_val"] == 60

@@ -31,9 +31,11 @@ from medmonai.utils.outputs import figure_png_bytes, json_bytes, write_outputs
 __all__ = ["DETECTORS", "GANDetectionEvaluator", "GANDetectionProtocol"]
 
 logger = logging.getLogger(__name__)
-DETECTORS = ("discriminator", "fanogan", "ae")  # metrics.json names them discriminator_ood_*, fanogan_*, ae_*
+# metrics.json names them discriminator_ood_*, fanogan_*, ae_*; *_p99 score an image by its map's 99th percentile
+DETECTORS = ("discriminator", "fanogan", "ae", "fanogan_p99", "ae_p99")
 _MAPPED = ("fanogan", "ae")
-_METRIC_PREFIX = {"discriminator": "discriminator_ood", "fanogan": "fanogan", "ae": "ae"}
+_METRIC_PREFIX = {d: d for d in DETECTORS} | {"discriminator": "discriminator_ood"}
+MAP_PERCENTILE = 0.99
 
 
 def _mask(path: str, shape: tuple[int, int]) -> np.ndarray:
@@ -48,8 +50,10 @@ def _mask(path: str, shape: tuple[int, int]) -> np.ndarray:
 class GANDetectionEvaluator(Evaluator):
     """Score every image with the discriminator (``-D(x)``), f-AnoGAN and the autoencoder.
 
-    The output holds ``<detector>_score`` ``(B,)`` for each of :data:`DETECTORS`, ``fanogan_map`` and ``ae_map``
-    ``(B, H, W)``, ``label`` (0 healthy, 1 lesion; -1 when the data has none) and ``mask`` (``(B, H, W)`` bool).
+    The output holds ``<detector>_score`` ``(B,)`` for each of :data:`DETECTORS` (``fanogan_p99`` and ``ae_p99``:
+    the 99th percentile of the image's map, which a small lesion moves where a whole-image mean barely does),
+    ``fanogan_map`` and ``ae_map`` ``(B, H, W)``, ``label`` (0 healthy, 1 lesion; -1 when the data has none) and
+    ``mask`` (``(B, H, W)`` bool).
 
     Args:
         device: where the networks run.
@@ -83,12 +87,13 @@ class GANDetectionEvaluator(Evaluator):
         n, shape = x.shape[0], tuple(x.shape[-2:])
         labels = batchdata.get(Keys.LABEL, torch.full((n,), -1))
         masks = batchdata.get("mask", [""] * n)
+        maps = {"fanogan": fanogan_maps(out, x).cpu(), "ae": (x - recon).abs().mean(1).cpu()}
         engine.state.output = {
             "discriminator_score": d_scores.cpu(),
             "fanogan_score": fanogan_scores(out, x, engine.kappa).cpu(),
             "ae_score": (x - recon).square().flatten(1).mean(1).cpu(),
-            "fanogan_map": fanogan_maps(out, x).cpu(),
-            "ae_map": (x - recon).abs().mean(1).cpu(),
+            **{f"{k}_map": v for k, v in maps.items()},
+            **{f"{k}_p99_score": torch.quantile(v.flatten(1), MAP_PERCENTILE, dim=1) for k, v in maps.items()},
             Keys.IMAGE: x.cpu(),
             Keys.LABEL: torch.as_tensor(labels).reshape(n),
             "mask": torch.from_numpy(np.stack([_mask(str(m), shape) for m in masks])),
@@ -107,7 +112,8 @@ def _collect(evaluator: Evaluator, keys: tuple[str, ...]) -> ScoreBuffer:
 class GANDetectionProtocol:
     """Thresholds from healthy validation images, then the three detectors' metrics on the test images.
 
-    ``detection_metrics.json`` holds, per detector (``discriminator_ood``, ``fanogan``, ``ae``): ``<d>_auroc`` and
+    ``detection_metrics.json`` holds, per detector (``discriminator_ood``, ``fanogan``, ``ae``, ``fanogan_p99``,
+    ``ae_p99``): ``<d>_auroc`` and
     ``<d>_ap`` (image level, healthy against lesion), ``<d>_threshold`` (the ``image_percentile``-th percentile of
     its healthy validation scores), ``<d>_detection_rate`` and ``<d>_fpr`` at it, and for f-AnoGAN and the
     autoencoder ``<d>_pixel_auprc`` and ``<d>_pixel_auroc`` over every test pixel against the lesion masks.
@@ -191,7 +197,7 @@ class GANDetectionProtocol:
         return fig
 
     def _histograms(self, test: ScoreBuffer, labels: np.ndarray) -> Figure:
-        fig = Figure(figsize=(5.0 * len(DETECTORS), 4.0))
+        fig = Figure(figsize=(4.0 * len(DETECTORS), 4.0))
         for i, detector in enumerate(DETECTORS):
             values = test.values(f"{detector}_score").reshape(-1)
             ax = fig.add_subplot(1, len(DETECTORS), i + 1)
