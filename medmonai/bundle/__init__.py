@@ -2,6 +2,13 @@
 
 from medmonai.bundle.metadata import META_SCHEMA_PATH, verify_bundle_metadata
 from medmonai.bundle.settings import check_command_line, check_overrides
-from medmonai.bundle.tracking import log_report
+from medmonai.bundle.tracking import log_report, report_paths
 
-__all__ = ["META_SCHEMA_PATH", "check_command_line", "check_overrides", "log_report", "verify_bundle_metadata"]
+__all__ = [
+    "META_SCHEMA_PATH",
+    "check_command_line",
+    "check_overrides",
+    "log_report",
+    "report_paths",
+    "verify_bundle_metadata",
+]

@@ -17,7 +17,7 @@ from typing import Any
 
 from medmonai.errors import ConfigError
 
-__all__ = ["log_report", "mlflow_metrics"]
+__all__ = ["log_report", "mlflow_metrics", "report_paths"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,3 +86,8 @@ def log_report(
     client.set_terminated(run_id)
     logger.info(f"logged {len(present)} report files to MLflow run {run_id}")
     return run_id
+
+
+def report_paths(folder: str | Path, names: Sequence[str]) -> list[str]:
+    """The paths of a report's ``names`` in ``folder`` (a config's ``report_files``)."""
+    return [str(Path(folder) / name) for name in names]

@@ -1,6 +1,6 @@
 """The ``medical_gan`` bundle's study code: data splits, sample quality, GAN anomaly detectors, synthetic export."""
 
-from medmonai.apps.gan.data import EMBEDDED_CHANNELS, gan_datalists, labelled_test_set
+from medmonai.apps.gan.data import EMBEDDED_CHANNELS, channel_names, gan_datalists, labelled_test_set
 from medmonai.apps.gan.detection import DETECTORS, GANDetectionEvaluator, GANDetectionProtocol
 from medmonai.apps.gan.export import export_samples
 from medmonai.apps.gan.fanogan import (
@@ -30,6 +30,7 @@ __all__ = [
     "EMBEDDED_CHANNELS",
     "GANQualityReport",
     "StageSampleGrids",
+    "channel_names",
     "discriminator_anomaly_scores",
     "export_samples",
     "fanogan_maps",

@@ -19,7 +19,7 @@ from medmonai.data.splits import split_by_group
 from medmonai.data.synthetic.embedded_slices import embedded_brain_slices
 from medmonai.errors import ConfigError, DataError
 
-__all__ = ["EMBEDDED_CHANNELS", "gan_datalists", "labelled_test_set"]
+__all__ = ["EMBEDDED_CHANNELS", "channel_names", "gan_datalists", "labelled_test_set"]
 
 logger = logging.getLogger(__name__)
 EMBEDDED_CHANNELS = ("t1", "t2")
@@ -87,3 +87,12 @@ def labelled_test_set(lists: dict[str, list[dict]]) -> list[dict]:
             "--test_manifest <CSV with image columns, label and optional mask>"
         )
     return lists["test"]
+
+
+def channel_names(channels: Sequence[str] | str | None, dataset_dir: str | Path) -> list[str] | None:
+    """The manifest's channel columns, the embedded contrasts, or None (a plain folder's one unnamed channel)."""
+    if isinstance(channels, str) and channels:
+        return [channels]
+    if channels:
+        return list(channels)
+    return None if dataset_dir else list(EMBEDDED_CHANNELS)
