@@ -1,8 +1,9 @@
-"""Seeded splits: by class (stratified), by case, and by group (patient), so no case or patient is in two splits."""
+"""Seeded splits by class (stratified), case, group (patient) and subject hash; no case or subject is in two splits."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -11,9 +12,10 @@ from sklearn.model_selection import train_test_split
 
 from medmonai.errors import ConfigError, DataError
 
-__all__ = ["parse_classes", "select_classes", "split_by_group", "split_cases", "stratified_split"]
+__all__ = ["parse_classes", "select_classes", "split_by_group", "split_cases", "stratified_split", "subject_split"]
 
 Item = TypeVar("Item")
+DEFAULT_SUBJECT_FRACTIONS = {"train": 0.8, "val": 0.1, "test": 0.1}
 
 
 def parse_classes(classes: str | int | Sequence[int] | None) -> list[int] | None:
@@ -134,3 +136,44 @@ def split_by_group(
     n_val = min(max(1, round(val_fraction * len(groups))), len(groups) - 1)
     held = {groups[i] for i in order[:n_val]}
     return [i for i in items if group(i) not in held], [i for i in items if group(i) in held]
+
+
+def _subject_uniform(subject_id: str, seed: int) -> float:
+    """A uniform draw in [0, 1) fixed by the subject id and the seed alone (the top 53 bits of a BLAKE2b hash)."""
+    digest = hashlib.blake2b(f"{seed}:{subject_id}".encode(), digest_size=8).digest()
+    return (int.from_bytes(digest, "big") >> 11) / float(1 << 53)
+
+
+def subject_split(
+    subject_ids: Sequence[str] | np.ndarray, fractions: Mapping[str, float] | None = None, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Split rows by subject with a seeded hash, so a subject's split never depends on the other rows.
+
+    Each distinct subject id is hashed with the seed (BLAKE2b of ``f"{seed}:{id}"``) to a number in [0, 1); the
+    cumulative fractions cut [0, 1) into one interval per split, in the order given. Adding, removing or reordering
+    rows therefore never moves a subject, and all rows of a subject land in the same split. Split sizes follow the
+    fractions on average (binomially), not exactly; a split may be empty for a handful of subjects. Ids are
+    compared as text, so ``7`` and ``"7"`` are one subject.
+
+    Args:
+        subject_ids: ``(n,)`` subject id of each row (repeats allowed: several images of one subject).
+        fractions: split name -> share of subjects, each > 0, summing to 1. Defaults to
+            ``{"train": 0.8, "val": 0.1, "test": 0.1}``.
+        seed: seed of the hash; another seed gives an independent split. Defaults to 0.
+
+    Returns:
+        Split name -> sorted int64 row indices; every row is in exactly one split.
+
+    Raises:
+        ConfigError: no fractions, a fraction not > 0, or fractions not summing to 1.
+    """
+    fractions = dict(DEFAULT_SUBJECT_FRACTIONS if fractions is None else fractions)
+    shares = np.array([float(v) for v in fractions.values()], np.float64)
+    if not len(shares) or np.any(~np.isfinite(shares)) or np.any(shares <= 0) or abs(shares.sum() - 1.0) > 1e-6:
+        raise ConfigError(f"split fractions must be > 0 and sum to 1, got {fractions}")
+    ids = np.asarray(subject_ids).astype(str).reshape(-1)
+    unique, inverse = np.unique(ids, return_inverse=True)  # hash each subject once, however many rows it has
+    draws = np.fromiter((_subject_uniform(s, seed) for s in unique), np.float64, count=len(unique))
+    edges = np.cumsum(shares)[:-1]  # the last interval ends at 1 whatever the rounding of the sum
+    which = np.searchsorted(edges, draws, side="right")[inverse.reshape(-1)]
+    return {name: np.flatnonzero(which == k).astype(np.int64) for k, name in enumerate(fractions)}
