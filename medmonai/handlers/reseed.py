@@ -1,4 +1,4 @@
-"""Handler reseeding random transforms every epoch, so resumed runs draw exactly what uninterrupted runs draw."""
+"""Handlers reseeding per epoch (random transforms, streams): a resumed run draws what an uninterrupted run draws."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from ignite.engine import Engine, Events
 from monai.transforms import Compose, Randomizable
 
-__all__ = ["EpochReseed"]
+__all__ = ["EpochReseed", "SetEpoch"]
 
 
 class EpochReseed:
@@ -35,3 +35,27 @@ class EpochReseed:
         for i, transform in enumerate(items):
             if isinstance(transform, Randomizable):
                 transform.set_random_state(seed=(self.seed + 1000 * engine.state.epoch + i) % (2**32))
+
+
+class SetEpoch:
+    """At each epoch start, call ``target.set_epoch(epoch)`` (0-based), e.g. on a stream or a distributed sampler.
+
+    A shuffled stream's order is a function of (seed, epoch), so a run resumed at epoch N streams what an
+    uninterrupted run streams there.
+
+    Args:
+        target: anything with ``set_epoch(int)``.
+    """
+
+    def __init__(self, target: object) -> None:
+        if not callable(getattr(target, "set_epoch", None)):
+            raise TypeError(f"{type(target).__name__} has no set_epoch(epoch)")
+        self.target = target
+
+    def attach(self, engine: Engine) -> None:
+        """Register at ``EPOCH_STARTED``."""
+        engine.add_event_handler(Events.EPOCH_STARTED, self.epoch_started)
+
+    def epoch_started(self, engine: Engine) -> None:
+        """Tell the target which epoch starts."""
+        self.target.set_epoch(engine.state.epoch - 1)
