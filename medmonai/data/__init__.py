@@ -15,6 +15,8 @@ from medmonai.data.io import load_grayscale, load_volume, unit_range, volume_loa
 from medmonai.data.readers.arrays import SplitArrays, array_datalist
 from medmonai.data.readers.brain import brain_mri_datalists, case_name
 from medmonai.data.readers.brain_masks import add_brain_masks
+from medmonai.data.readers.chest_xray import chestxray14_manifest, chexpert_manifest, dicom_manifest
+from medmonai.data.readers.cohort import CohortManifest
 from medmonai.data.readers.dicom import dicom_patches
 from medmonai.data.readers.digits import digit_datalists, load_embedded_digits
 from medmonai.data.readers.image_sets import image_set, load_plane
@@ -23,13 +25,33 @@ from medmonai.data.readers.kermany import OCT_CLASSES, kermany_datalists
 from medmonai.data.readers.manifests import read_datalist
 from medmonai.data.readers.medmnist import MEDMNIST_KEYS, read_medmnist
 from medmonai.data.readers.mnist import read_idx, read_mnist, read_mnist_npz
-from medmonai.data.splits import parse_classes, select_classes, split_by_group, split_cases, stratified_split
+from medmonai.data.shards import Preprocess, ShardCache, build_shard_cache
+from medmonai.data.splits import (
+    parse_classes,
+    select_classes,
+    split_by_group,
+    split_cases,
+    stratified_split,
+    subject_split,
+)
+from medmonai.data.streaming import ShardStream
 from medmonai.data.synthetic.embedded_brains import LESION_KINDS, embedded_brains
 from medmonai.data.synthetic.embedded_isles import embedded_siss
 from medmonai.data.synthetic.embedded_oct import embedded_oct
 from medmonai.data.synthetic.embedded_slices import embedded_brain_slices
+from medmonai.data.synthetic.population import simulate_population
 
 __all__ = [
+    "CohortManifest",
+    "Preprocess",
+    "ShardCache",
+    "ShardStream",
+    "build_shard_cache",
+    "chestxray14_manifest",
+    "chexpert_manifest",
+    "dicom_manifest",
+    "simulate_population",
+    "subject_split",
     "ISLES_MODALITIES",
     "LESION_KINDS",
     "MEDMNIST_KEYS",

@@ -18,6 +18,7 @@ from medmonai.engines.gan_trainer import GANTrainer, ema_generator, stage_images
 from medmonai.engines.progressive import Progress, ProgressiveSchedule, check_progressive_shape
 from medmonai.engines.reconstruction_evaluator import ReconstructionErrorEvaluator
 from medmonai.engines.segmentation_trainer import AnomalySegmentationTrainer
+from medmonai.engines.ssl_trainer import SelfSupervisedObjective, SelfSupervisedTrainer, objective_loss, unwrap_model
 from medmonai.engines.vae_evaluator import VAEEvaluator
 from medmonai.engines.vae_trainer import CorruptedBatch, OutputLoss, ReconstructionTrainer
 
@@ -33,6 +34,8 @@ __all__ = [
     "ProgressiveSchedule",
     "ReconstructionErrorEvaluator",
     "ReconstructionTrainer",
+    "SelfSupervisedObjective",
+    "SelfSupervisedTrainer",
     "VAEEvaluator",
     "anomaly_mappers",
     "calibration_paths",
@@ -40,7 +43,9 @@ __all__ = [
     "choose",
     "ema_generator",
     "model_weights",
+    "objective_loss",
     "shown_method",
     "stage_images",
     "trained_models",
+    "unwrap_model",
 ]

@@ -23,16 +23,19 @@ class TensorOutput(nn.Module):
     Args:
         network: the bundle's network.
         key: the output to return; None when the network already returns a tensor. Defaults to None.
+        method: the network's method to call instead of ``forward``, e.g. ``"embed"`` for a self-supervised model
+            whose ``forward`` is its training loss. Defaults to None.
     """
 
-    def __init__(self, network: nn.Module, key: str | None = None) -> None:
+    def __init__(self, network: nn.Module, key: str | None = None, method: str | None = None) -> None:
         super().__init__()
         self.network = network
         self.key = key
+        self.method = method
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The network's ``key`` output for ``x``."""
-        out = self.network(x)
+        """The network's ``key`` output (of ``method``, or of ``forward``) for ``x``."""
+        out = getattr(self.network, self.method)(x) if self.method else self.network(x)
         return out if self.key is None else out[self.key]
 
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:  # the wrapped network's keys

@@ -19,6 +19,8 @@ def example_input(parser, batch):
 
 def output_shape(parser, batch):
     pred = parser.get("_meta_#network_data_format#outputs#pred")
+    if pred["type"] == "latent" and not pred["spatial_shape"]:  # an embedding per image
+        return (batch, pred["num_channels"])
     spatial = pred["spatial_shape"] or parser.get("_meta_#network_data_format#inputs#image#spatial_shape")
     return (batch, pred["num_channels"], *spatial)
 

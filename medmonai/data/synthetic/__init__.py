@@ -6,7 +6,8 @@
 - :mod:`~medmonai.data.synthetic.scanner`: resolution, sharpness, artefacts, bias, gamma, noise; int16 output;
 - :mod:`~medmonai.data.synthetic.phantom`: one healthy subject from those parts;
 - :mod:`~medmonai.data.synthetic.lesions`: THE TEST LESION GENERATOR, for test data only (never training);
-- :mod:`~medmonai.data.synthetic.embedded_slices`: the embedded 2-D default, multi-contrast axial slices.
+- :mod:`~medmonai.data.synthetic.embedded_slices`: the embedded 2-D default, multi-contrast axial slices;
+- :mod:`~medmonai.data.synthetic.population`: a simulated population with planted, documented factors and genotypes.
 """
 
 from medmonai.data.synthetic.contrast import CONTRASTS, label_map, synthesize, tissue_intensities
@@ -19,6 +20,7 @@ from medmonai.data.synthetic.tissues import TISSUE_LABELS, Tissues, load_tissues
 # isort: split
 # the embedded data sets are built from the generator above (embedded_brains imports it from this package)
 from medmonai.data.synthetic.embedded_slices import embedded_brain_slices
+from medmonai.data.synthetic.population import simulate_population
 
 __all__ = [
     "CONTRASTS",
@@ -36,6 +38,7 @@ __all__ = [
     "random_coordinates",
     "resample",
     "scanner_effects",
+    "simulate_population",
     "smooth_field",
     "stroke_mask",
     "synthesize",

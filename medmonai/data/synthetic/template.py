@@ -14,9 +14,14 @@ import SimpleITK as sitk
 
 from medmonai.errors import ConfigError
 
-__all__ = ["generator_version", "default_cache_dir", "load_template", "load_tissue_maps", "save_volume"]
+__all__ = ["brain_sources", "default_cache_dir", "generator_version", "load_template", "load_tissue_maps", "save_volume"]
 
-_NOT_BRAIN = ("retina.py", "embedded_oct.py", "examples.py")  # not part of the brain generator
+_NOT_BRAIN = ("retina.py", "embedded_oct.py", "examples.py", "population.py")  # not part of the brain phantoms
+
+
+def brain_sources() -> list[Path]:
+    """The brain phantoms' source files: ``synthetic/`` except the OCT retina's and the population's own."""
+    return [f for f in Path(__file__).resolve().parent.glob("*.py") if f.name not in _NOT_BRAIN]
 
 
 def generator_version(sources: Sequence[str | Path] | None = None) -> str:
@@ -29,7 +34,7 @@ def generator_version(sources: Sequence[str | Path] | None = None) -> str:
             OCT retina's).
     """
     if sources is None:
-        sources = [f for f in Path(__file__).resolve().parent.glob("*.py") if f.name not in _NOT_BRAIN]
+        sources = brain_sources()
     digest = hashlib.sha256(b"".join(Path(f).read_bytes() for f in sorted(map(Path, sources))))
     return digest.hexdigest()[:8]
 
