@@ -14,7 +14,14 @@ import SimpleITK as sitk
 
 from medmonai.errors import ConfigError
 
-__all__ = ["brain_sources", "default_cache_dir", "generator_version", "load_template", "load_tissue_maps", "save_volume"]
+__all__ = [
+    "brain_sources",
+    "default_cache_dir",
+    "generator_version",
+    "load_template",
+    "load_tissue_maps",
+    "save_volume",
+]
 
 _NOT_BRAIN = ("retina.py", "embedded_oct.py", "examples.py", "population.py")  # not part of the brain phantoms
 
