@@ -68,19 +68,23 @@ def torchrun(bundle: str, output_dir: Path, overrides: dict) -> subprocess.Compl
 
 
 def outputs(root: Path) -> tuple[list[str], set[str]]:
-    """Every file under ``root`` (TensorBoard event files as ``events.<n>``) and the processes that wrote them.
+    """Every file under ``root`` (TensorBoard event files as ``events.<k>``, k-th in its folder) and their writers.
 
     TensorBoard names its event files ``events.out.tfevents.<time>.<host>.<pid>.<n>``: the pids tell which
-    processes wrote logs.
+    processes wrote logs, and ``<n>`` counts every writer the process has made, so an in-process run late in a test
+    session has a large one; the files are numbered per folder instead.
     """
-    files, writers = [], set()
+    files, writers, events = [], set(), {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         name = path.relative_to(root).as_posix()
         event = re.match(r"(.*)events\.out\.tfevents\.\d+\.[^/]+\.(\d+)\.(\d+)$", name)
         if event:
-            name = f"{event.group(1)}events.{event.group(3)}"
+            events.setdefault(event.group(1), []).append(int(event.group(3)))
             writers.add(event.group(2))
-        files.append(name)
+        else:
+            files.append(name)
+    for folder, counters in events.items():
+        files += [f"{folder}events.{k}" for k in range(len(counters))]
     return sorted(files), writers
 
 

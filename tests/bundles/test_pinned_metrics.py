@@ -24,6 +24,10 @@ def test_every_bundle_is_pinned():
 def test_metrics_match_the_pinned_ones(bundle, tmp_path):
     measured = pin_metrics.bundle_metrics(bundle, tmp_path / "out", tmp_path / "cache")
     assert sorted(measured) == sorted(PINNED[bundle])
-    # same code, same seeds: equal to float noise; the tolerance only absorbs other CPUs' arithmetic
-    changed = {k: (v, measured[k]) for k, v in PINNED[bundle].items() if measured[k] != pytest.approx(v, abs=1e-4)}
+    # same code, same seeds: equal to float noise. The tolerance absorbs other CPUs' arithmetic: the same commit
+    # and packages moved metrics of these 2-epoch models by up to 1.6e-3 (a silhouette) on another CPU model
+    # (other BLAS kernels), while a change that is meant to move them moves them by 1e-2 or more.
+    changed = {
+        k: (v, measured[k]) for k, v in PINNED[bundle].items() if measured[k] != pytest.approx(v, rel=1e-3, abs=2e-3)
+    }
     assert not changed, f"{bundle}: metrics moved (pinned, measured): {changed}"
