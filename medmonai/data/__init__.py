@@ -34,7 +34,7 @@ from medmonai.data.splits import (
     stratified_split,
     subject_split,
 )
-from medmonai.data.streaming import ShardStream
+from medmonai.data.streaming import ShardStream, batches_per_epoch
 from medmonai.data.synthetic.embedded_brains import LESION_KINDS, embedded_brains
 from medmonai.data.synthetic.embedded_isles import embedded_siss
 from medmonai.data.synthetic.embedded_oct import embedded_oct
@@ -46,6 +46,7 @@ __all__ = [
     "Preprocess",
     "ShardCache",
     "ShardStream",
+    "batches_per_epoch",
     "build_shard_cache",
     "chestxray14_manifest",
     "chexpert_manifest",

@@ -15,6 +15,7 @@ so memory does not grow with the cohort or the buffer.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -28,7 +29,7 @@ from medmonai.data.shards import ShardCache
 from medmonai.errors import ConfigError
 from medmonai.keys import Keys
 
-__all__ = ["ShardStream", "rank_and_world"]
+__all__ = ["ShardStream", "batches_per_epoch", "rank_and_world"]
 
 logger = logging.getLogger(__name__)
 
@@ -144,3 +145,14 @@ class ShardStream(torch.utils.data.IterableDataset):
         else:
             stream = WorkerSplitDataset(order, transform=self._sample)
         yield from stream
+
+
+def batches_per_epoch(stream: ShardStream, batch_size: int, num_workers: int = 0) -> int:
+    """Batches a ``DataLoader(stream, batch_size, num_workers)`` yields per epoch on this rank.
+
+    Each worker batches its own every-n-th share of the rank's samples, so with several workers there can be one
+    partial batch per worker, and the loader's ``len`` (the rank's samples over the batch size) undercounts. An
+    engine given the loader's ``len`` would end its epoch early and carry the rest into the next one.
+    """
+    samples, workers = len(stream), max(int(num_workers), 1)
+    return sum(math.ceil(len(range(w, samples, workers)) / batch_size) for w in range(workers))

@@ -153,8 +153,13 @@ def test_bad_cohort_fails_in_one_line_before_anything_is_written(tmp_path, probl
 
 def test_missing_images_are_skipped_and_logged_with_skip_invalid(tmp_path):
     manifest = _xray_cohort(tmp_path / "cohort", bad=[_missing_image])
-    out = tmp_path / "out"
-    run_configs(BUNDLE, ["train.yaml"], out, manifest=str(manifest), skip_invalid=True, **XRAY)
+    out, report = tmp_path / "out", tmp_path / "bad_rows.csv"
+    run_configs(
+        BUNDLE, ["train.yaml"], out, manifest=str(manifest), skip_invalid=True, validation_report=str(report), **XRAY
+    )
+    with open(report, newline="", encoding="utf-8") as f:
+        bad = list(csv.DictReader(f))
+    assert [(r["subject_id"], r["file_row"]) for r in bad] == [("p007", "8")] and "not found" in bad[0]["problem"]
     ids, _ = read_embeddings(out / "embeddings.parquet")
     assert len(ids) == 23 and "p007" not in set(ids)
     assert [s["subject_id"] for s in ShardCache(out / "cache").skipped] == ["p007"]

@@ -141,3 +141,15 @@ def test_rank_and_world_come_from_the_arguments_or_default_to_one_process(cache3
         ShardStream(cache37, indices=[0, 37])
     with pytest.raises(ConfigError, match="buffer_size must be >= 1, got 0"):
         ShardStream(cache37, buffer_size=0)
+
+
+def test_batches_per_epoch_counts_what_a_multi_worker_loader_yields(cache37):
+    from medmonai.data import batches_per_epoch
+
+    for workers in (0, 2, 3):
+        stream = ShardStream(cache37, rank=0, world_size=1, seed=1)
+        loader = DataLoader(stream, batch_size=5, num_workers=workers)
+        assert batches_per_epoch(stream, 5, workers) == sum(1 for _ in loader), workers
+    # 37 samples in batches of 5: one loader makes 8; three workers (13, 12, 12 samples) make 3 + 3 + 3 = 9
+    assert batches_per_epoch(ShardStream(cache37, rank=0, world_size=1), 5, 0) == 8
+    assert batches_per_epoch(ShardStream(cache37, rank=0, world_size=1), 5, 3) == 9

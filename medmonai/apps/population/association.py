@@ -421,7 +421,7 @@ def manhattan_figure(
         ax.scatter(index[causal], score[causal], s=22, color="tab:red", label="planted (truth)")
     ax.axhline(-np.log10(threshold), color="tab:blue", ls="--", lw=1, label="FDR 5%")
     ax.set_xlabel("variant index")
-    ax.set_ylabel("-log10 p (best feature)")
+    ax.set_ylabel("-log10 p (variant)")
     ax.set_title(title)
     ax.legend(fontsize=8, loc="upper right")
     return fig

@@ -89,6 +89,7 @@ def population_data(
     rebuild_cache: bool = False,
     workers: int = 0,
     check_workers: int = 4,
+    validation_report: str | Path = "",
     seed: int = 0,
 ) -> PopulationData:
     """Read, check and cache a cohort (see the module docstring).
@@ -113,6 +114,8 @@ def population_data(
         rebuild_cache: replace a cache of other settings in ``cache_dir`` instead of refusing it. Defaults to False.
         workers: threads preprocessing images. Defaults to 0.
         check_workers: threads checking image headers up front. Defaults to 4.
+        validation_report: a CSV written with one line per bad image (row, file row, subject, column, file,
+            problem; only the header when all is well), before the run stops or skips them. Defaults to "" (none).
         seed: the split's (and the embedded population's) seed. Defaults to 0.
 
     Raises:
@@ -136,7 +139,7 @@ def population_data(
     if truth and not Path(truth).is_file():
         raise DataError(f"{truth}: truth file not found")
     preprocess = Preprocess(shape, spatial_dims=len(shape), normalize=normalize, resize=resize)
-    bad = cohort.validate(workers=check_workers)
+    bad = cohort.validate(workers=check_workers, report=validation_report or None)
     if bad and not skip_invalid:
         first = bad[0]
         raise DataError(
