@@ -99,15 +99,25 @@ class ProgressiveSchedule:
         raise AssertionError("unreachable")  # the last stage catches every later epoch
 
 
-def check_progressive_shape(base_shape: Sequence[int], n_stages: int, image_shape: Sequence[int]) -> tuple[int, int]:
+def check_progressive_shape(
+    base_shape: Sequence[int], n_stages: int, image_shape: Sequence[int], model: str = "pggan"
+) -> tuple[int, int] | None:
     """Refuse a progressive setup whose last stage is not ``image_shape``: sides must be base sides times 2**(n-1).
 
+    Args:
+        base_shape: the first stage's ``[height, width]``.
+        n_stages: how many stages the schedule has.
+        image_shape: the ``[height, width]`` the last stage must reach.
+        model: the bundle's model; only ``"pggan"`` grows by stages, any other is not checked. Defaults to "pggan".
+
     Returns:
-        The final shape.
+        The final shape, or None for a model that does not grow by stages.
 
     Raises:
         ConfigError: naming the shape the stages reach and, when one exists, the number of stages that would fit.
     """
+    if model != "pggan":
+        return None
     base = [int(s) for s in base_shape]
     target = [int(s) for s in image_shape]
     if len(base) != 2 or len(target) != 2 or min(base + target) < 1:

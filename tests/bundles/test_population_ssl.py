@@ -190,3 +190,18 @@ def test_a_cache_built_with_other_preprocessing_is_refused_then_rebuilt_on_reque
     run_configs(BUNDLE, ["train.yaml"], out, manifest=str(manifest), normalize="minmax", rebuild_cache=True, **XRAY)
     rebuilt = ShardCache(out / "cache")
     assert rebuilt.key != key and float(np.asarray(rebuilt.read(0)).min()) >= 0.0  # min-max scaled to [0, 1]
+
+
+def test_inference_embeds_new_subjects_with_the_trained_model(trained, data_cache):
+    run_configs(BUNDLE, ["train.yaml", "inference.yaml"], trained, data_cache_dir=data_cache, **TINY)
+    ids, matrix = read_embeddings(trained / "inference" / "embeddings.parquet")
+    train_ids, trained_matrix = read_embeddings(trained / "embeddings.parquet")
+    order = np.argsort(ids)
+    # the same subjects through the same weights: what training exported, batch by batch through the evaluator
+    assert sorted(ids) == sorted(train_ids) and (trained / "inference" / "cache" / "cache.json").is_file()
+    np.testing.assert_allclose(matrix[order], trained_matrix[np.argsort(train_ids)], atol=1e-4)
+
+
+def test_inference_workflow_has_every_monai_property(trained, data_cache):
+    configs = ["train.yaml", "inference.yaml"]
+    assert missing_properties(BUNDLE, configs, "infer", trained, data_cache_dir=data_cache, **TINY) == []

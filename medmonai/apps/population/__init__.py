@@ -32,7 +32,7 @@ from medmonai.apps.population.covariates import CovariateDesign, adjust, is_cate
 from medmonai.apps.population.data import PopulationData, population_data
 from medmonai.apps.population.embed import embed_rows
 from medmonai.apps.population.embeddings import embedding_columns, embedding_model, read_embeddings, write_embeddings
-from medmonai.apps.population.export import EmbeddingExport
+from medmonai.apps.population.export import EmbeddingExport, EmbeddingWriter
 from medmonai.apps.population.few_labels import few_label_curves, few_label_study, finetune_regressor, reinitialised
 from medmonai.apps.population.normative import (
     NormativeModel,
@@ -54,6 +54,7 @@ from medmonai.apps.population.visualise import covariate_maps_figure, embedding_
 
 __all__ = [
     "EmbeddingExport",
+    "EmbeddingWriter",
     "PopulationData",
     "embed_rows",
     "few_label_curves",

@@ -1,4 +1,9 @@
-"""Handler of the population study: one embedding per subject (``embeddings.parquet``) when training completes."""
+"""Handlers of the population study writing one embedding per subject (``embeddings.parquet``).
+
+- :class:`EmbeddingExport`: when training completes, every cached subject through the trained model (and the
+  same architecture untrained, the baseline);
+- :class:`EmbeddingWriter`: an evaluator's handler, collecting what it computed per batch, for new subjects.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from torch import nn
 from medmonai.apps.population.embed import embed_rows
 from medmonai.apps.population.embeddings import write_embeddings
 
-__all__ = ["EmbeddingExport"]
+__all__ = ["EmbeddingExport", "EmbeddingWriter"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,3 +79,41 @@ class EmbeddingExport:
         self._write(model, self.path, self.model_name)
         if self.baseline is not None and self.baseline_path is not None:
             self._write(self.baseline, self.baseline_path, f"{self.model_name} (random initialisation)")
+
+
+class EmbeddingWriter:
+    """Collect an evaluator's embeddings (``output["pred"]``, ``batch["subject_id"]``) and write them at ``COMPLETED``.
+
+    The evaluator runs the bundle's ``network_def`` (images in, embeddings out) with ``decollate=False``, so each
+    iteration's output holds the whole batch.
+
+    Args:
+        path: the embeddings file.
+        model_name: kept in the file's metadata. Defaults to "".
+    """
+
+    def __init__(self, path: str | Path, model_name: str = "") -> None:
+        self.path = Path(path)
+        self.model_name = model_name
+        self.ids: list[str] = []
+        self.rows: list[np.ndarray] = []
+
+    def attach(self, engine: Engine) -> None:
+        """Start afresh with each run, collect every iteration, write at the end."""
+        engine.add_event_handler(Events.STARTED, self.started)
+        engine.add_event_handler(Events.ITERATION_COMPLETED, self.collect)
+        engine.add_event_handler(Events.COMPLETED, self.write)
+
+    def started(self, engine: Engine) -> None:
+        """Forget an earlier run's embeddings."""
+        self.ids, self.rows = [], []
+
+    def collect(self, engine: Engine) -> None:
+        """Keep this batch's embeddings with their subject ids."""
+        self.ids.extend(str(s) for s in engine.state.batch["subject_id"])
+        self.rows.append(engine.state.output["pred"].detach().float().cpu().numpy())
+
+    def write(self, engine: Engine) -> None:
+        """Write every collected embedding."""
+        matrix = np.concatenate(self.rows)
+        write_embeddings(self.path, self.ids, matrix, model=self.model_name)
