@@ -18,7 +18,7 @@ from medmonai.engines.gan_trainer import GANTrainer, ema_generator, stage_images
 from medmonai.engines.progressive import Progress, ProgressiveSchedule, check_progressive_shape
 from medmonai.engines.reconstruction_evaluator import ReconstructionErrorEvaluator
 from medmonai.engines.segmentation_trainer import AnomalySegmentationTrainer
-from medmonai.engines.ssl_trainer import SelfSupervisedObjective, SelfSupervisedTrainer, objective_loss, unwrap_model
+from medmonai.engines.ssl_trainer import SelfSupervisedObjective, SelfSupervisedTrainer, objective_loss
 from medmonai.engines.vae_evaluator import VAEEvaluator
 from medmonai.engines.vae_trainer import CorruptedBatch, OutputLoss, ReconstructionTrainer
 
@@ -47,5 +47,4 @@ __all__ = [
     "shown_method",
     "stage_images",
     "trained_models",
-    "unwrap_model",
 ]

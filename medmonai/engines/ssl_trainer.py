@@ -18,7 +18,7 @@ from torch import nn
 
 from medmonai.engines.vae_trainer import CorruptedBatch
 
-__all__ = ["SelfSupervisedObjective", "SelfSupervisedTrainer", "objective_loss", "unwrap_model"]
+__all__ = ["SelfSupervisedObjective", "SelfSupervisedTrainer", "objective_loss"]
 
 
 class SelfSupervisedObjective(nn.Module):
@@ -37,12 +37,6 @@ class SelfSupervisedObjective(nn.Module):
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """The model's losses on a batch of images."""
         return self.model.training_loss(images)
-
-
-def unwrap_model(network: nn.Module) -> nn.Module:
-    """The self-supervised model inside a (DDP-wrapped) :class:`SelfSupervisedObjective`, or ``network`` itself."""
-    network = getattr(network, "module", network)  # DistributedDataParallel
-    return getattr(network, "model", network) if isinstance(network, SelfSupervisedObjective) else network
 
 
 def objective_loss(output: dict[str, torch.Tensor], target: Any = None) -> torch.Tensor:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +46,6 @@ class PopulationData:
     splits: dict[str, np.ndarray]
     genotypes: str = ""
     truth: str = ""
-    simulated: bool = False
-    covariates: list[str] = field(default_factory=list)
 
     @property
     def subject_ids(self) -> np.ndarray:
@@ -126,8 +124,7 @@ def population_data(
     shape = tuple(int(s) for s in shape)
     if not cache_dir:
         raise ConfigError("cache_dir is empty: the preprocessed shards need a folder")
-    simulated = not manifest
-    if simulated:
+    if not manifest:
         if len(shape) != 3:
             raise ConfigError(f"the embedded population is 3-D; shape must have 3 sizes, got {list(shape)}")
         folder = simulate_population(data_cache_dir or None, n_subjects=n_subjects, shape=shape, seed=seed)
@@ -169,6 +166,4 @@ def population_data(
         splits=splits,
         genotypes=str(genotypes or ""),
         truth=str(truth or ""),
-        simulated=simulated,
-        covariates=list(covariates),
     )

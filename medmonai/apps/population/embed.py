@@ -17,8 +17,9 @@ def embed_rows(
     rows: np.ndarray,
     batch_size: int = 32,
     device: torch.device | str = "cpu",
+    method: str | None = "embed",
 ) -> np.ndarray:
-    """``model.embed`` of the images at ``rows``, ``(len(rows), D)`` float32; the model's train mode is restored.
+    """``model.embed`` (or ``model``) of the images at ``rows``, float32 in row order; the train mode is restored.
 
     Args:
         model: a model with ``embed(images) -> (B, D)``.
@@ -26,7 +27,9 @@ def embed_rows(
         rows: which images, in output order.
         batch_size: images per forward pass. Defaults to 32.
         device: where the model runs. Defaults to "cpu".
+        method: the model's method to call; None calls the model itself. Defaults to ``"embed"``.
     """
+    compute = getattr(model, method) if method else model
     was_training = model.training
     model.eval()
     out = []
@@ -34,7 +37,7 @@ def embed_rows(
         with torch.no_grad():
             for start in range(0, len(rows), batch_size):
                 batch = torch.as_tensor(images(rows[start : start + batch_size]), dtype=torch.float32, device=device)
-                out.append(model.embed(batch).float().cpu().numpy())
+                out.append(compute(batch).float().cpu().numpy())
     finally:
         model.train(was_training)
     return np.concatenate(out).astype(np.float32)

@@ -24,12 +24,13 @@ import torch
 from sklearn.metrics import r2_score
 from torch import nn
 
+from medmonai.apps.population.embed import embed_rows
 from medmonai.apps.population.embeddings import read_embeddings
 from medmonai.apps.population.probes import label_draw, probe_scores
 from medmonai.errors import DataError
 from medmonai.utils.outputs import json_bytes, read_json, write_outputs
 
-__all__ = ["FewLabelResult", "few_label_curves", "few_label_study", "finetune_regressor", "reinitialised"]
+__all__ = ["few_label_curves", "few_label_study", "finetune_regressor", "reinitialised"]
 
 logger = logging.getLogger(__name__)
 ImageSource = Callable[[np.ndarray], np.ndarray]  # cache rows -> (n, C, *spatial) float array
@@ -45,16 +46,6 @@ class _Regressor(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.encoder(images)).squeeze(-1)
-
-
-def _predict(model: nn.Module, images: ImageSource, rows: np.ndarray, device: torch.device, batch: int) -> np.ndarray:
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(rows), batch):
-            x = torch.as_tensor(images(rows[start : start + batch]), dtype=torch.float32, device=device)
-            out.append(model(x).float().cpu().numpy())
-    return np.concatenate(out)
 
 
 def finetune_regressor(
@@ -88,12 +79,8 @@ def finetune_regressor(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-    predicted = _predict(model, images, test, device, batch_size) * std + mean
+    predicted = embed_rows(model, images, test, batch_size, device, method=None) * std + mean
     return float(r2_score(targets[test], predicted))
-
-
-class FewLabelResult(dict):
-    """``{f"few_label_{learner}_{percent}pct": mean R^2}`` plus ``few_label_gain_{percent}pct`` (probe - scratch)."""
 
 
 def few_label_curves(
@@ -113,7 +100,7 @@ def few_label_curves(
     device: torch.device | str = "cpu",
     seed: int = 0,
     finetune: bool = True,
-) -> FewLabelResult:
+) -> dict[str, float]:
     """Probe, fine-tune and from-scratch R^2 of ``targets`` at each label fraction (see the module docstring).
 
     Args:
@@ -133,12 +120,16 @@ def few_label_curves(
         device: where networks train. Defaults to "cpu".
         seed: label draws and initialisations. Defaults to 0.
         finetune: also fine-tune and train from scratch (False: the probe alone). Defaults to True.
+
+    Returns:
+        ``few_label_<learner>_<percent>pct`` (mean R^2 over the draws; learner ``probe``, ``finetune``,
+        ``scratch``) and ``few_label_gain_<percent>pct`` (probe minus scratch).
     """
     device = torch.device(device)
     targets = np.asarray(targets, dtype=np.float64)
-    train = np.asarray([r for r in train if np.isfinite(targets[r])])
-    test = np.asarray([r for r in test if np.isfinite(targets[r])])
-    result = FewLabelResult()
+    train, test = np.asarray(train), np.asarray(test)
+    train, test = train[np.isfinite(targets[train])], test[np.isfinite(targets[test])]
+    result: dict[str, float] = {}
     for fraction in fractions:
         percent = f"{fraction * 100:g}"
         scores: dict[str, list[float]] = {"probe": [], "finetune": [], "scratch": []}
@@ -225,9 +216,8 @@ def few_label_study(
         finetune=finetune,
         **options,
     )
-    metrics = {
-        k.replace("few_label_", f"few_label_{target}_", 1) if target != "age" else k: v for k, v in result.items()
-    }
+    prefix = "few_label_" if target == "age" else f"few_label_{target}_"  # age keeps the plain names
+    metrics = {prefix + key.removeprefix("few_label_"): value for key, value in result.items()}
     if baseline_embeddings_path and Path(baseline_embeddings_path).is_file():
         baseline = _aligned(baseline_embeddings_path, subject_ids)
         rows = probe_scores(baseline, targets, train, test, categorical=False, fractions=(1.0,))
