@@ -166,13 +166,31 @@ def init_distributed(
     return device
 
 
-def finish_distributed() -> None:
+def finish_distributed(timeout_minutes: float = 30.0) -> None:
     """Wait for every rank to finish, then leave the process group (nothing to do when none was joined).
 
-    A rank that tore its connections down while rank 0 was still writing its outputs could abort at exit.
+    A rank that tore its connections down while rank 0 was still writing its outputs could abort at exit. The
+    wait goes through the rendezvous store, not through a collective: a gloo worker thread releases each finished
+    collective a moment after the caller sees it complete, and when that release falls into the interpreter's
+    shutdown, the thread cannot take the GIL and the process aborts ("terminate called without an active
+    exception"), about once in 40 runs of a two-process CPU job when the last call was a barrier. Collectives
+    that end earlier (the last step's gradients) leave their threads the whole wait for rank 0's writes to
+    release them.
+
+    Args:
+        timeout_minutes: how long a rank waits for the others, e.g. while rank 0 writes the outputs.
+            Defaults to 30.
     """
     if dist.is_available() and dist.is_initialized():
-        _barrier()
+        from torch.distributed.elastic.utils.store import barrier as store_barrier
+
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")  # a restarted job gets fresh keys
+        store_barrier(
+            dist.distributed_c10d._get_default_store(),
+            world_size(),
+            key_prefix=f"medmonai/finish/{attempt}",
+            barrier_timeout=timeout_minutes * 60,
+        )
         dist.destroy_process_group()
 
 
