@@ -9,6 +9,7 @@ from pathlib import Path
 from ignite.engine import Engine, Events
 
 from medmonai.keys import Keys
+from medmonai.utils.distributed import world_size
 from medmonai.utils.outputs import atomic_write_bytes, json_bytes
 
 __all__ = ["TrainingSummary"]
@@ -22,6 +23,10 @@ class TrainingSummary:
     The clock runs from each epoch's start to its last iteration, so validation and checkpointing at epoch end
     are excluded while data loading, the step and every per-iteration handler are included. A rerun that had
     nothing left to train keeps the earlier summary.
+
+    Under ``torchrun`` it runs on rank 0 only and counts for the whole job: rank 0's images times the number of
+    processes, since DDP makes every rank take the same steps on equal shares (a distributed sampler's padding
+    repeats included). ``processes`` records the count.
 
     Args:
         summary_path: the JSON file to write.
@@ -72,13 +77,19 @@ class TrainingSummary:
         if self.images == 0:
             logger.info(f"nothing trained in this run; keeping {self.summary_path}")
             return
+        processes = world_size()
         summary = {
-            "train_images_per_second": self.images_per_second,
+            "train_images_per_second": self.images_per_second * processes,
             "train_seconds": self.seconds,
-            "train_images": self.images,
+            "train_images": self.images * processes,
+            "processes": processes,
             "epochs_completed": engine.state.epoch,
             "epochs_this_run": engine.state.epoch - self.first_epoch,
             **{f"final_{k}": float(v) for k, v in engine.state.metrics.items() if isinstance(v, (int, float))},
         }
         atomic_write_bytes(self.summary_path, json_bytes(summary))
-        logger.info(f"trained {self.images} images at {self.images_per_second:.1f} images/s; wrote {self.summary_path}")
+        on = f" on {processes} processes" if processes > 1 else ""
+        logger.info(
+            f"trained {summary['train_images']} images{on} at {summary['train_images_per_second']:.1f} images/s; "
+            f"wrote {self.summary_path}"
+        )

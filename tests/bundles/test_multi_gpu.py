@@ -108,7 +108,9 @@ def test_two_processes_train_as_one_process_with_twice_the_batch(tmp_path):
     summaries = {run: json.loads((run / "train_summary.json").read_text()) for run in (single, double)}
     # the training loss is reduced over both processes: the mean of every step's two halves is the full batch's
     assert math.isclose(summaries[double]["final_train_loss"], summaries[single]["final_train_loss"], rel_tol=1e-5)
-    assert summaries[double]["train_images"] * 2 == summaries[single]["train_images"]  # rank 0 counts its shard
+    # the summary counts the whole job (rank 0's shard times 2), so both runs trained the same 248 images
+    assert summaries[double]["train_images"] == summaries[single]["train_images"] == 2 * 124
+    assert (summaries[double]["processes"], summaries[single]["processes"]) == (2, 1)
     assert outputs(double)[0] == outputs(single)[0]  # one set of outputs: one checkpoint, one model.pt, ...
     assert len(outputs(double)[1]) == 1  # ... and one process wrote the logs
     checkpoint = torch.load(double / "checkpoints" / "checkpoint_epoch=2.pt", weights_only=True)
@@ -134,8 +136,8 @@ def test_mnist_vae_latent_validates_on_shards_and_reduces_the_metrics(tmp_path):
     files, writers = outputs(out)
     expected = ["checkpoints/checkpoint_epoch=2.pt", "model.pt", "tensorboard/events.0", "tensorboard/events.1"]
     assert files == expected + ["train_summary.json"] and len(writers) == 1
-    # 259 training digits: rank 0 trains its 130 in each epoch
-    assert json.loads((out / "train_summary.json").read_text())["train_images"] == 2 * 130
+    # 259 training digits: each rank trains 130 in each epoch (the sampler repeats one to even the shares)
+    assert json.loads((out / "train_summary.json").read_text())["train_images"] == 2 * 2 * 130
     # rank 0 logs the KL over all 29 validation digits (its 15 and rank 1's 14), not over its own shard
     logged = re.findall(r"Epoch\[2\] Metrics -- .*val_kl: ([-\d.]+)", result.stdout + result.stderr)
     assert len(logged) == 1, "rank 0 alone logs the validation metrics"
@@ -209,11 +211,11 @@ def test_every_other_trainable_bundle_trains_on_two_processes(tmp_path, cache, b
     common = ["checkpoints/checkpoint_epoch=2.pt", "model.pt", "tensorboard/events.0", "train_summary.json"]
     assert files == sorted(common + extra) and len(writers) == 1
     summary = json.loads((root / "train_summary.json").read_text())
-    if bundle == "brain_mri_anomaly":  # 2 training volumes: rank 0 caches and trains 1, 2 patches a step
-        assert summary["train_images"] == 2 * 1 * 2
+    if bundle == "brain_mri_anomaly":  # 2 training volumes: each rank caches and trains 1, 2 patches a step
+        assert summary["train_images"] == 2 * 2 * 1 * 2
     if bundle == "medical_gan":  # 36 training images: the report compares with all 36, not rank 0's 18
         assert json.loads((out / "metrics.json").read_text())["n_real"] == 36
-        assert summary["train_images"] == 2 * 18  # one epoch per stage, rank 0's 18 images each
+        assert summary["train_images"] == 2 * 36  # one epoch per stage, 18 images on each rank
     if bundle == "population_ssl":  # every subject embedded once, by rank 0, with the bare model
         from medmonai.apps.population import read_embeddings
 
