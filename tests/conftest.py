@@ -80,3 +80,30 @@ def dice(predicted, truth) -> float:
     """Dice of two binary arrays (1.0 when both are empty), from the library's pooled-count Dice."""
     p, t = np.asarray(predicted) > 0, np.asarray(truth) > 0
     return dice_from_counts(int((p & t).sum()), int((p & ~t).sum()), int((~p & t).sum()))
+
+
+@pytest.fixture(scope="session")
+def real_subjects() -> list[dict]:
+    """The five real heads of ``scripts/fetch_subjects.py`` (``load_subjects()``: dicts with absolute paths).
+
+    Skipped when they are not fetched; in CI (``CI=true``) that is a failure instead, since ``scripts/test.sh``
+    fetches them before the tests run.
+    """
+    import importlib.util
+    import os
+    import sys
+
+    from medmonai.errors import DataError
+
+    module = sys.modules.get("real_subjects")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("real_subjects", REPO / "scripts" / "real_subjects.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["real_subjects"] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    try:
+        return module.load_subjects()
+    except DataError as e:
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"CI needs the real subjects: {e}")
+        pytest.skip(f"real subjects not fetched: {e}")
