@@ -10,6 +10,7 @@ anything is read, trained or written.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -29,12 +30,12 @@ POSITIVE = frozenset(
     {"max_epochs", "batch_size", "volumes_per_batch", "patches_per_volume", "latent_size", "vae_latent_size"}
     | {"val_interval", "ckpt_interval", "log_interval", "learning_rate", "image_size", "n_samples", "sw_batch_size"}
     | {"n_anomalies", "patch_size", "base_channels", "embedded_train", "embedded_val", "n_embedded_cases"}
-    | {"report_cases", "voxel_fpr", "pixel_fpr"}
+    | {"report_cases"}
 )
 NON_NEGATIVE = frozenset({"num_workers", "seed", "noise_std", "beta", "vae_beta", "median_size", "min_component_size"})
-FRACTIONS = frozenset(
-    {"test_fraction", "val_fraction", "overlap", "anomaly_prob", "mask_edge_prob", "voxel_fpr", "pixel_fpr"}
-)
+FRACTIONS = frozenset({"test_fraction", "val_fraction", "overlap", "anomaly_prob", "mask_edge_prob"})
+RATES = frozenset({"voxel_fpr", "pixel_fpr", "target_fpr"})  # false-positive rates on healthy data, in (0, 1)
+MANUAL_THRESHOLDS = frozenset({"image_threshold", "voxel_threshold", "pixel_threshold"})  # a number, or null
 ROI_MULTIPLE = 8  # the 3-D networks halve the patch three times
 
 
@@ -69,8 +70,19 @@ def _check_type(key: str, value: Any, default: Any) -> None:
         raise ConfigError(f"--{key}: expected {kind}, got {value!r}")
 
 
+def _check_threshold(key: str, value: Any) -> None:
+    """A threshold set by hand: a finite number, or null (``None``, or ``null`` as a command line gives it)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("null", "none")):
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"--{key}: expected a finite number or null, got {value!r}")
+
+
 def _check_range(key: str, value: Any) -> None:
     name = key.rsplit("#", 1)[-1]
+    if name in MANUAL_THRESHOLDS:
+        _check_threshold(key, value)
+        return
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         if name == "roi_size":
             _check_roi(key, value)
@@ -81,6 +93,8 @@ def _check_range(key: str, value: Any) -> None:
         raise ConfigError(f"--{key}: must be 0 or more, got {value}")
     if name in FRACTIONS and not 0 <= value < 1:
         raise ConfigError(f"--{key}: must be in [0, 1), got {value}")
+    if name in RATES and not 0 < value < 1:
+        raise ConfigError(f"--{key}: must be in (0, 1), got {value}")
 
 
 def _check_roi(key: str, value: Any) -> None:

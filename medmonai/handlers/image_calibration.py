@@ -7,7 +7,6 @@ from an evaluator whose output holds ``image`` and ``recon``, and the image scor
 from __future__ import annotations
 
 import csv
-import dataclasses
 import heapq
 import html
 import io
@@ -23,11 +22,13 @@ from PIL import Image
 from scipy import ndimage
 
 from medmonai.errors import ConfigError
+from medmonai.handlers.case_report import threshold_note
 from medmonai.handlers.map_writer import StagedMapHandler
 from medmonai.handlers.score_buffer import as_array
 from medmonai.keys import Keys
 from medmonai.scoring.calibration import Calibration, calibrate
 from medmonai.scoring.images import error_map
+from medmonai.scoring.thresholds import check_fpr
 from medmonai.utils.outputs import StagedFiles, atomic_write_bytes, figure_png_bytes
 from medmonai.viz.anomaly import calibrated_image_figure
 from medmonai.viz.report_page import ReportCase, case_report_page
@@ -46,6 +47,9 @@ IMAGE_CASE_COLUMNS = (
     "anomaly_map",
     "segmentation",
     "overlay",
+    "image_threshold_source",
+    "pixel_threshold",
+    "pixel_threshold_source",
 )
 
 
@@ -62,18 +66,22 @@ def _maps_and_scores(engine: Engine, score_key: str, reconstruction: str) -> tup
 class ImageCalibrationWriter:
     """Fix a 2-D model's thresholds on healthy images and write them to ``thresholds.json`` (atomically).
 
-    The pixel threshold is exceeded by ``pixel_fpr`` of the healthy images' pixel errors, the image threshold is
-    the ``image_percentile``-th percentile of their image scores (see :func:`medmonai.scoring.calibrate`; the
-    calibration's ``voxel_*`` fields hold the pixel values, ``n_healthy_volumes`` the number of images).
+    The pixel threshold is exceeded by ``pixel_fpr`` of the healthy images' pixel errors, the image threshold by
+    ``target_fpr`` of their image scores (their ``1 - target_fpr`` quantile; see :func:`medmonai.scoring.calibrate`;
+    the calibration's ``voxel_*`` fields hold the pixel values, ``n_healthy_volumes`` the number of images).
 
     Args:
         path: the ``thresholds.json`` to write.
         method: the image score's name (e.g. ``vae``), which inference must flag by.
         score_key: the evaluator's output key of that score.
         reconstruction: the per-pixel error, ``"bce"``, ``"mse"`` or ``"l1"``.
-        pixel_fpr: target false-positive rate of healthy pixels. Defaults to 0.01.
-        image_percentile: percentile of healthy image scores. Defaults to 95.
+        pixel_fpr: target false-positive rate of healthy pixels, in (0, 1). Defaults to 0.01.
+        target_fpr: target false-positive rate of healthy images at the image threshold, in (0, 1). Defaults to 0.05
+            (the 95th percentile of their image scores).
         settings: what shapes the scores (image size, model, reconstruction); inference must match them.
+
+    Raises:
+        ConfigError: ``pixel_fpr`` or ``target_fpr`` outside (0, 1).
     """
 
     def __init__(
@@ -83,11 +91,12 @@ class ImageCalibrationWriter:
         score_key: str,
         reconstruction: str,
         pixel_fpr: float = 0.01,
-        image_percentile: float = 95.0,
+        target_fpr: float = 0.05,
         settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.path, self.method, self.score_key, self.reconstruction = Path(path), method, score_key, reconstruction
-        self.pixel_fpr, self.image_percentile, self.settings = pixel_fpr, image_percentile, dict(settings or {})
+        self.pixel_fpr, self.target_fpr = check_fpr(pixel_fpr, "pixel_fpr"), check_fpr(target_fpr, "target_fpr")
+        self.settings = dict(settings or {})
         self.maps: list[np.ndarray] = []
         self.scores: list[np.ndarray] = []
 
@@ -111,17 +120,18 @@ class ImageCalibrationWriter:
         """Calibrate and write ``thresholds.json``."""
         calibration = calibrate(
             self.method,
-            self.maps,
+            [image for batch in self.maps for image in batch],
             np.concatenate(self.scores),
             self.pixel_fpr,
-            self.image_percentile,
+            self.target_fpr,
             {**self.settings, "score": self.method},
+            unit="images",
         )
-        calibration = dataclasses.replace(calibration, n_healthy_volumes=int(sum(len(m) for m in self.maps)))
         atomic_write_bytes(self.path, calibration.to_json())
+        image, pixel = calibration.image_threshold, calibration.voxel_threshold
         logger.info(
-            f"calibrated {self.method} on {calibration.n_healthy_volumes} healthy images: image threshold "
-            f"{calibration.image_threshold:.4g}, pixel threshold {calibration.voxel_threshold:.4g}; wrote {self.path}"
+            f"calibrated {self.method}: image threshold {image:.4g} ({calibration.rule('image')}), "
+            f"pixel threshold {pixel:.4g} ({calibration.rule('voxel')}); wrote {self.path}"
         )
         return calibration
 
@@ -136,11 +146,12 @@ class ImageCaseReport(StagedMapHandler):
     - ``overlays/<case>.png`` for the ``report_cases`` highest-scoring images: image and map on one colour scale
       for every image, transparent below the threshold, marked on the colour bar;
     - ``cases.csv``: one row per image (:data:`IMAGE_CASE_COLUMNS`); ``abnormal`` is 1 when the image score is
-      above the image threshold; ``region_count`` counts 8-connected regions of the segmentation;
+      above the image threshold; ``region_count`` counts 8-connected regions of the segmentation; each threshold's
+      ``*_source`` column says ``manual`` or ``calibrated: <rule>``;
     - ``report.html``: a self-contained page with every image's row, highest score first, and the overlays.
 
     Args:
-        calibration: the model's thresholds, from :class:`ImageCalibrationWriter`.
+        calibration: the model's thresholds, from :class:`ImageCalibrationWriter`, any set by hand included.
         output_dir: where the files go.
         score_key: the evaluator's output key of the calibrated score.
         reconstruction: the per-pixel error the calibration used.
@@ -213,6 +224,9 @@ class ImageCaseReport(StagedMapHandler):
                     "anomaly_map": str(map_path),
                     "segmentation": str(seg_path),
                     "overlay": "",
+                    "image_threshold_source": cal.source("image"),
+                    "pixel_threshold": round(cal.voxel_threshold, 6),
+                    "pixel_threshold_source": cal.source("voxel"),
                 }
             )
             self._keep(len(self.rows) - 1, float(score), (image.mean(0), anomaly_map, segmentation))
@@ -264,9 +278,9 @@ class ImageCaseReport(StagedMapHandler):
         writer.writerows(self.rows)
         self._staged.add("cases.csv", table.getvalue().encode())
         intro = (
-            f"Score <b>{html.escape(cal.method)}</b>. Thresholds from {cal.n_healthy_volumes} healthy images: image "
-            f"threshold {cal.image_threshold:.4g} (percentile {cal.image_percentile:g} of healthy image scores), "
-            f"pixel threshold {cal.voxel_threshold:.4g} (false-positive rate {cal.voxel_fpr:g} of healthy pixels). "
+            f"Score <b>{html.escape(cal.method)}</b>. Image threshold {cal.image_threshold:.4g} "
+            f"({threshold_note(cal, 'image')}), pixel threshold {cal.voxel_threshold:.4g} "
+            f"({threshold_note(cal, 'voxel')}). "
             f"{len(self.rows)} images, {sum(r['abnormal'] for r in self.rows)} flagged abnormal, highest score "
             f"first; the {min(self.report_cases, len(self.rows))} highest-scoring are drawn below, every map on one "
             f"colour scale from the pixel threshold (transparent below) to {cal.display_max:.4g}."

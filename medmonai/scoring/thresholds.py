@@ -6,7 +6,22 @@ import numpy as np
 
 from medmonai.errors import ConfigError
 
-__all__ = ["threshold_at_fpr", "percentile_threshold", "mean_std_threshold"]
+__all__ = ["check_fpr", "threshold_at_fpr", "percentile_threshold", "mean_std_threshold"]
+
+
+def check_fpr(fpr: float, name: str = "fpr") -> float:
+    """``fpr`` as a float, if it is a false-positive rate in (0, 1).
+
+    Args:
+        fpr: the rate.
+        name: its name in the error (a config id such as ``target_fpr``). Defaults to ``"fpr"``.
+
+    Raises:
+        ConfigError: ``fpr`` is not a number in (0, 1).
+    """
+    if isinstance(fpr, bool) or not isinstance(fpr, (int, float)) or not 0.0 < fpr < 1.0:
+        raise ConfigError(f"{name} must be in (0, 1), got {fpr!r}")
+    return float(fpr)
 
 
 def threshold_at_fpr(healthy_scores: np.ndarray, fpr: float = 0.01) -> float:
@@ -19,9 +34,7 @@ def threshold_at_fpr(healthy_scores: np.ndarray, fpr: float = 0.01) -> float:
     Raises:
         ConfigError: ``fpr`` outside (0, 1), or no scores.
     """
-    if not 0.0 < fpr < 1.0:
-        raise ConfigError(f"fpr must be in (0, 1), got {fpr}")
-    return percentile_threshold(healthy_scores, 100.0 * (1.0 - fpr))
+    return percentile_threshold(healthy_scores, 100.0 * (1.0 - check_fpr(fpr)))
 
 
 def percentile_threshold(healthy_scores: np.ndarray, percentile: float = 95.0) -> float:

@@ -35,6 +35,10 @@ BAD = {
     "roi_not_a_list": ({"roi_size": "big"}, r"--roi_size: must be a list of positive integers"),
     "unknown_device": ({"device": "gpu0"}, r"--device: expected cpu, cuda or cuda:N, got 'gpu0'"),
     "bad_flag": ({"brain_extraction": "maybe"}, r"--brain_extraction: expected true or false"),
+    "fpr_above_one": ({"target_fpr": 1.5}, r"--target_fpr: must be in \(0, 1\), got 1.5$"),  # a rate, not a percent
+    "fpr_zero": ({"target_fpr": 0}, r"--target_fpr: must be in \(0, 1\), got 0$"),
+    "fpr_text": ({"target_fpr": "low"}, r"--target_fpr: expected a number, got 'low'"),
+    "voxel_fpr_one": ({"voxel_fpr": 1.0}, r"--voxel_fpr: must be in \(0, 1\), got 1.0$"),
 }
 
 
@@ -62,6 +66,31 @@ def test_good_overrides_pass(brain_config, tmp_path):
         },
         "brain",
     )
+
+
+@pytest.fixture(scope="module")
+def brain_inference_config():
+    return ConfigParser.load_config_files([str(BRAIN / "train.yaml"), str(BRAIN / "inference.yaml")])
+
+
+# thresholds set by hand at inference: a finite number, or null for the calibrated one
+MANUAL = {
+    "text": ({"image_threshold": "high"}, r"--image_threshold: expected a finite number or null, got 'high'$"),
+    "nan": ({"voxel_threshold": "nan"}, r"--voxel_threshold: expected a finite number or null, got 'nan'$"),
+    "flag": ({"voxel_threshold": True}, r"--voxel_threshold: expected a finite number or null, got True$"),
+}
+
+
+@pytest.mark.parametrize("name", list(MANUAL))
+def test_a_bad_manual_threshold_is_one_config_error_naming_the_id(brain_inference_config, name):
+    overrides, message = MANUAL[name]
+    with pytest.raises(ConfigError, match=message):
+        check_overrides(brain_inference_config, overrides, "brain")
+
+
+def test_manual_thresholds_take_numbers_or_null(brain_inference_config):
+    check_overrides(brain_inference_config, {"image_threshold": 0.5, "voxel_threshold": "null"}, "brain")
+    check_overrides(brain_inference_config, {"image_threshold": None, "voxel_threshold": -2}, "brain")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU, so cuda is a valid device")

@@ -16,7 +16,7 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from medmonai.errors import find_user_error
-from tests.bundles.helpers import run_configs
+from tests.bundles.helpers import run_cli, run_configs
 from tests.conftest import REPO, write_mnist_idx
 from tests.data.test_medmnist import write_npz
 
@@ -109,6 +109,49 @@ def test_inference_scores_a_folder_of_new_images(embedded, tmp_path):
     assert [c["case_id"] for c in cases] == ["img_0", "img_1", "img_2"]
     assert all((out / "inference" / c["overlay"]).is_file() for c in cases)
     assert (out / "inference" / "report.html").read_text().count("data:image/png;base64,") == 3
+
+
+def test_a_target_fpr_sets_the_quantile_and_manual_thresholds_override_it(embedded, tmp_path):
+    weights = {"ckpt_path": str(embedded / "model.pt"), "n_anomalies": 40}
+    run(["train.yaml", "calibrate.yaml"], tmp_path, target_fpr=0.2, **weights)
+    calibration = json.loads((tmp_path / "thresholds.json").read_text())
+    n = calibration["n_healthy_volumes"]
+    assert calibration["image_fpr"] == 0.2 and calibration["rules"]["image_threshold"].startswith(f"fpr 0.2 on {n} ")
+    # the calibrated threshold is the 0.8 quantile of the normal training images' errors, which inference re-scores
+    run(["train.yaml", "inference.yaml"], tmp_path, inference_sets=["train"], **weights)
+    errors = [float(r["recon_error"]) for r in csv.DictReader((tmp_path / "inference" / "scores.csv").open())]
+    assert len(errors) == n and calibration["image_threshold"] == pytest.approx(np.quantile(errors, 0.8), rel=1e-5)
+    cases = list(csv.DictReader((tmp_path / "inference" / "cases.csv").open()))
+    assert np.mean([c["abnormal"] == "1" for c in cases]) == pytest.approx(0.2, abs=1.5 / n)
+    assert {c["image_threshold_source"] for c in cases} == {f"calibrated: fpr 0.2 on {n} healthy images"}
+    assert {c["pixel_threshold_source"] for c in cases} == {f"calibrated: fpr 0.01 on the pixels of {n} healthy images"}
+    # thresholds set by hand replace the calibrated ones, and cases.csv says so
+    manual = {"image_threshold": 0.0, "pixel_threshold": 1000.0, "inference_dir": str(tmp_path / "manual")}
+    run(["train.yaml", "inference.yaml"], tmp_path, **manual, **weights)
+    cases = list(csv.DictReader((tmp_path / "manual" / "cases.csv").open()))
+    assert all(c["abnormal"] == "1" and c["region_pixels"] == "0" for c in cases)  # errors above 0, none above 1000
+    assert {(c["image_threshold"], c["image_threshold_source"]) for c in cases} == {("0.0", "manual")}
+    assert {(c["pixel_threshold"], c["pixel_threshold_source"]) for c in cases} == {("1000.0", "manual")}
+    assert "<b>set by hand</b>" in (tmp_path / "manual" / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "config, args, message",
+    [
+        ("calibrate.yaml", ["--target_fpr", "1.5"], "--target_fpr: must be in (0, 1), got 1.5"),
+        ("calibrate.yaml", ["--pixel_fpr", "0"], "--pixel_fpr: must be in (0, 1), got 0"),
+        (
+            "inference.yaml",
+            ["--pixel_threshold", "high"],
+            "--pixel_threshold: expected a finite number or null, got 'high'",
+        ),
+    ],
+)
+def test_a_bad_rate_or_threshold_is_one_line_and_writes_nothing(tmp_path, config, args, message):
+    result = run_cli(config, "--output_dir", str(tmp_path / "out"), *args, cwd=tmp_path, bundle=BUNDLE)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == f"medmonai: error: {message}"
+    assert not (tmp_path / "out").exists()
 
 
 def test_medmnist_with_fashion_mnist_and_the_reference_architecture(tmp_path):

@@ -121,6 +121,32 @@ def test_inference_refuses_a_missing_or_mismatched_calibration(tree, tmp_path):
     assert not (tmp_path / "inference").exists()
 
 
+def test_a_target_fpr_sets_the_quantile_and_manual_thresholds_override_it(tree, tmp_path):
+    data = {"dataset_dir": str(tree), **SMALL}
+    run_configs(BUNDLE, ["train.yaml"], tmp_path, max_epochs=1, **data)
+    run_configs(BUNDLE, ["train.yaml", "calibrate.yaml"], tmp_path, target_fpr=0.5, **data)
+    calibration = json.loads((tmp_path / "thresholds.json").read_text(encoding="utf-8"))
+    n = calibration["n_healthy_volumes"]
+    assert (
+        calibration["rules"]["image_threshold"]
+        == f"fpr 0.5 on {n} healthy images: the 0.5 quantile of their image scores"
+    )
+    overlay = ["train.yaml", "inference.yaml"]
+    run_configs(BUNDLE, overlay, tmp_path, inference_split="val", **data)  # the healthy images calibrated on
+    scores = [float(r["vae"]) for r in csv.DictReader((tmp_path / "inference" / "scores.csv").open())]
+    assert len(scores) == n and calibration["image_threshold"] == pytest.approx(np.median(scores), rel=1e-5)
+    manual = {"image_threshold": 1e9, "pixel_threshold": 0.25, "inference_dir": str(tmp_path / "manual")}
+    run_configs(BUNDLE, overlay, tmp_path, **manual, **data)
+    cases = list(csv.DictReader((tmp_path / "manual" / "cases.csv").open()))
+    assert cases and all(c["abnormal"] == "0" for c in cases)  # no score reaches the manual image threshold
+    assert {(c["image_threshold_source"], c["pixel_threshold"], c["pixel_threshold_source"]) for c in cases} == {
+        ("manual", "0.25", "manual")
+    }
+    for case in cases:  # segmented at the manual pixel threshold
+        anomaly_map = np.asarray(Image.open(tmp_path / "manual" / case["anomaly_map"]))
+        assert int(case["region_pixels"]) == int((anomaly_map > 0.25).sum())
+
+
 def test_a_resumed_run_repeats_an_uninterrupted_one_exactly(tree, tmp_path):
     """Epoch 2 shuffles and trains alike whether or not the run stopped after epoch 1 (checkpointed RNG state)."""
     settings = {"dataset_dir": str(tree), "val_interval": 1, "ckpt_interval": 1, **SMALL}
