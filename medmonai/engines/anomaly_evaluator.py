@@ -26,6 +26,15 @@ def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list | tuple) else value
 
 
+def _input_grid(meta: Mapping) -> tuple[np.ndarray, tuple[int, ...]] | None:
+    """The scan file's own ``(affine, shape)``, kept by the loader before any reorientation or resampling."""
+    if meta.get("original_affine") is None or meta.get("spatial_shape") is None:
+        return None
+    shape = np.asarray(meta["spatial_shape"]).reshape(-1)[:3]  # (1, 3) once batched
+    affine = np.asarray(meta["original_affine"], np.float64).reshape(-1, 4, 4)[0]
+    return affine, tuple(int(s) for s in shape)
+
+
 def _plain(t: torch.Tensor) -> np.ndarray:
     """``(1, 1, X, Y, Z)`` (Meta)Tensor to its ``(X, Y, Z)`` numpy array."""
     t = t.as_tensor() if hasattr(t, "as_tensor") else t
@@ -42,8 +51,9 @@ class AnomalyMapEvaluator(Evaluator):
       the ``derived`` methods' maps computed from them (``{name: fitted HealthyScaleCombination or
       VoxelwiseStandardization}``, set by calibration);
     - ``region``: the (eroded) brain mask, ``(X, Y, Z)`` bool; ``label``: ``(X, Y, Z)`` uint8 or None;
-    - ``image``: the normalised first channel; ``case_id``, ``kind``, ``source`` (the image file) and
-      ``affine`` (4x4 RAS).
+    - ``image``: the normalised first channel; ``brain_mask``: ``(X, Y, Z)`` bool or None; ``case_id``, ``kind``,
+      ``source`` (the image file) and ``affine`` (4x4 RAS) of the grid all these arrays are on (the model's);
+    - ``input_grid``: ``(affine, shape)`` of the scan file's own grid, where maps are written back, or None.
 
     Handlers (:class:`medmonai.handlers.MapWriter`, the collectors of
     :class:`medmonai.engines.AnomalyEvaluation`) consume it; nothing is decollated.
@@ -89,6 +99,7 @@ class AnomalyMapEvaluator(Evaluator):
         for name, method in engine.derived.items():
             maps[name] = np.where(region, method(maps, volume_affine), 0.0).astype(np.float32)
         label = batchdata.get(Keys.LABEL)
+        mask = batchdata.get(Keys.BRAIN_MASK)
         engine.state.output = {
             "maps": maps,
             "region": region,
@@ -96,8 +107,11 @@ class AnomalyMapEvaluator(Evaluator):
             Keys.IMAGE: _plain(image),
             "case_id": str(_first(batchdata.get("case_id", "case"))),
             "kind": str(_first(batchdata.get("kind", ""))),
+            "group": str(_first(batchdata.get("group", ""))),
             "source": source,
-            "affine": None if affine is None else np.asarray(affine, np.float64).reshape(-1, 4, 4)[0],
+            "affine": volume_affine,
+            "input_grid": _input_grid(meta),
+            Keys.BRAIN_MASK: None if mask is None else _plain(mask) > 0,
         }
         engine.fire_event(IterationEvents.MODEL_COMPLETED)
         return engine.state.output

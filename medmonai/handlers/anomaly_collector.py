@@ -25,7 +25,8 @@ class AnomalyCollector(ScoreBuffer):
     score; labels inside the region are kept once per volume. With ``voxel_thresholds`` it also counts, at each
     method's threshold and after small-component removal, true/false positives and negatives and detected
     lesions. A volume's kind is its ``kind`` field, else ``"lesion"`` when its label has positives, else
-    ``"healthy"``.
+    ``"healthy"``. A volume's ``group`` field (a subject, a site, a scanner) is kept for per-group reports, and
+    its voxel volume (ml, from its affine) for false-positive volumes.
 
     Args:
         image_score_method: ``"mean"``, ``"max"`` or ``"percentile"`` (see :func:`medmonai.scoring.image_score`).
@@ -54,6 +55,8 @@ class AnomalyCollector(ScoreBuffer):
         self.counts: dict[str, list[dict]] = defaultdict(list)
         self.labels: list[np.ndarray] = []
         self.kinds: list[str] = []
+        self.groups: list[str] = []
+        self.voxel_ml: list[float] = []
 
     def iteration_completed(self, engine: Engine) -> None:
         """Collect one volume: values per method, kept per volume rather than per item of a batch."""
@@ -62,6 +65,9 @@ class AnomalyCollector(ScoreBuffer):
         truth = np.zeros(region.shape, bool) if label is None else label > 0
         self.labels.append(truth[region])
         self.kinds.append(out.get("kind") or ("lesion" if truth.any() else HEALTHY))
+        self.groups.append(str(out.get("group") or ""))
+        affine = out.get("affine")
+        self.voxel_ml.append(float("nan") if affine is None else abs(np.linalg.det(affine[:3, :3])) / 1000.0)
         for method, anomaly_map in out["maps"].items():
             values = anomaly_map[region]
             self.scores[method].append(values)

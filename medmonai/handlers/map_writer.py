@@ -12,16 +12,17 @@ from ignite.engine import Engine, Events
 
 from medmonai.errors import ConfigError
 from medmonai.keys import Keys
+from medmonai.transforms.spatial.array import resample_to_grid
 from medmonai.utils.outputs import StagedFiles, figure_png_bytes
 from medmonai.viz import overlay_figure
 
-__all__ = ["MapWriter", "StagedMapHandler", "nifti_gz_bytes", "nifti_like"]
+__all__ = ["MapWriter", "StagedMapHandler", "nifti_gz_bytes", "nifti_like", "on_input_grid"]
 
 logger = logging.getLogger(__name__)
 
 
 def nifti_like(volume: np.ndarray, source: str, affine: np.ndarray | None, dtype: type = np.float32) -> nib.Nifti1Image:
-    """``volume`` as a NIfTI (float32 unless ``dtype`` says otherwise) with the geometry of ``source``.
+    """``volume`` (on ``source``'s own grid) as a NIfTI (float32 unless ``dtype`` says otherwise) with its geometry.
 
     A NIfTI source lends its whole header (affine, qform/sform codes, units), so the map overlays the input in
     ITK-SNAP and 3D Slicer; any other source (e.g. MetaImage) gives its RAS ``affine``.
@@ -33,6 +34,20 @@ def nifti_like(volume: np.ndarray, source: str, affine: np.ndarray | None, dtype
         image.header.set_slope_inter(1.0, 0.0)
         return image
     return nib.Nifti1Image(volume.astype(dtype), np.eye(4) if affine is None else affine)
+
+
+def on_input_grid(array: np.ndarray, output: dict, mode: str = "bilinear") -> tuple[np.ndarray, np.ndarray | None]:
+    """An evaluator's ``(X, Y, Z)`` array (on the model's grid) back on the scan file's own grid, with that affine.
+
+    Args:
+        array: a map, segmentation or mask on the grid of ``output["affine"]``.
+        output: the evaluator's output for the case (``affine`` and ``input_grid``).
+        mode: ``bilinear`` for maps, ``nearest`` for masks. Defaults to "bilinear".
+    """
+    if output.get("input_grid") is None or output.get("affine") is None:
+        return array, output.get("affine")
+    affine, shape = output["input_grid"]
+    return resample_to_grid(array, output["affine"], affine, shape, mode), affine
 
 
 def nifti_gz_bytes(image: nib.Nifti1Image) -> bytes:
@@ -115,11 +130,13 @@ class MapWriter(StagedMapHandler):
         out = engine.state.output
         case = out["case_id"]
         anomaly_map = out["maps"][self.method]
-        image = nifti_like(anomaly_map, out["source"], out["affine"])
+        on_grid, affine = on_input_grid(anomaly_map, out)
+        image = nifti_like(on_grid, out["source"], affine)
         image.header["descrip"] = f"medmonai anomaly map: {self.method}"[:79]  # which method, for whoever opens it
         self._staged.add(self.maps_dir / f"{case}_anomaly.nii.gz", nifti_gz_bytes(image))
         if self.overlays_dir is not None:
-            fig = overlay_figure(out[Keys.IMAGE], anomaly_map, out[Keys.LABEL], f"{case}: {self.method}", self.vmax)
+            title = f"{case}: {self.method}"
+            fig = overlay_figure(out[Keys.IMAGE], anomaly_map, out[Keys.LABEL], title, self.vmax, out["affine"])
             self._staged.add(self.overlays_dir / f"{case}.png", figure_png_bytes(fig, dpi=80))
 
     def completed(self, engine: Engine) -> None:

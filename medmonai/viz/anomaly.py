@@ -16,6 +16,7 @@ __all__ = [
     "mask_overlay_figure",
     "orientation_labels",
     "overlay_figure",
+    "plane_axes",
     "roc_by_class_figure",
     "roc_pr_figure",
 ]
@@ -32,8 +33,34 @@ def focus_voxel(label: np.ndarray | None, anomaly_map: np.ndarray) -> tuple[int,
     return tuple(int(i) for i in np.unravel_index(int(np.argmax(anomaly_map)), anomaly_map.shape))
 
 
+_PLANES = {"L": "sagittal", "R": "sagittal", "P": "coronal", "A": "coronal", "I": "axial", "S": "axial"}
+
+
+def plane_axes(affine: np.ndarray | None) -> dict[str, int]:
+    """``{"sagittal": axis, "coronal": axis, "axial": axis}``: the voxel axis each anatomical plane is cut across.
+
+    A slice across the left-right axis is sagittal, across the anterior-posterior axis coronal, across the
+    inferior-superior axis axial, whatever order the file stores its axes in. Without an affine (or an oblique one
+    that maps two axes to one direction) the axes are taken as RAS-ordered.
+    """
+    if affine is not None:
+        names = [_PLANES.get(code, "") for code in nib.aff2axcodes(np.asarray(affine, np.float64))]
+        if sorted(names) == ["axial", "coronal", "sagittal"]:
+            return {name: names.index(name) for name in ("sagittal", "coronal", "axial")}
+    return {"sagittal": 0, "coronal": 1, "axial": 2}
+
+
+def _cut(axis: int, index: int) -> tuple:
+    return tuple(index if a == axis else slice(None) for a in range(3))
+
+
 def overlay_figure(
-    image: np.ndarray, anomaly_map: np.ndarray, label: np.ndarray | None, title: str, vmax: float | None = None
+    image: np.ndarray,
+    anomaly_map: np.ndarray,
+    label: np.ndarray | None,
+    title: str,
+    vmax: float | None = None,
+    affine: np.ndarray | None = None,
 ) -> Figure:
     """Three orthogonal slices through the largest lesion: image, map over image, and the lesion contour.
 
@@ -43,9 +70,11 @@ def overlay_figure(
         label: ``(X, Y, Z)`` lesion mask, or None.
         title: figure title.
         vmax: top of the map's colour scale (e.g. the calibrated threshold x 2). Defaults to the map's maximum.
+        affine: voxel-to-world (RAS) matrix, so each panel is named by its anatomical plane. Defaults to None
+            (axes taken as RAS-ordered).
     """
-    x, y, z = focus_voxel(label, anomaly_map)
-    cuts = {"sagittal": np.s_[x, :, :], "coronal": np.s_[:, y, :], "axial": np.s_[:, :, z]}
+    focus = focus_voxel(label, anomaly_map)
+    cuts = {name: _cut(axis, focus[axis]) for name, axis in plane_axes(affine).items()}
     fig = Figure(figsize=(11.0, 7.5))
     top = float(vmax if vmax else max(float(anomaly_map.max()), 1e-6))
     lo, hi = np.percentile(image[image != 0], [1, 99]) if np.any(image) else (0.0, 1.0)
@@ -102,14 +131,14 @@ def calibrated_overlay_figure(
         vmax: top of the colour scale.
         affine: voxel-to-world (RAS) matrix, for the orientation labels. Defaults to None.
     """
-    x, y, z = focus_voxel(segmentation if np.any(segmentation) else label, anomaly_map)
+    focus = focus_voxel(segmentation if np.any(segmentation) else label, anomaly_map)
     sides = orientation_labels(affine)
-    cuts = {"sagittal": (0, x), "coronal": (1, y), "axial": (2, z)}
+    cuts = {name: (axis, focus[axis]) for name, axis in plane_axes(affine).items()}
     fig = Figure(figsize=(12.0, 4.6))
     lo, hi = np.percentile(image[image != 0], [1, 99]) if np.any(image) else (0.0, 1.0)
     shown_map = np.ma.masked_less_equal(anomaly_map, threshold)
     for col, (name, (axis, index)) in enumerate(cuts.items()):
-        cut = tuple(index if a == axis else slice(None) for a in range(3))
+        cut = _cut(axis, index)
         across, up = [a for a in range(3) if a != axis]
         ax = fig.add_subplot(1, 3, col + 1)
         ax.imshow(image[cut].T, cmap="gray", origin="lower", vmin=lo, vmax=hi)
@@ -170,17 +199,18 @@ def calibrated_image_figure(
     return fig
 
 
-def mask_overlay_figure(image: np.ndarray, mask: np.ndarray, title: str) -> Figure:
+def mask_overlay_figure(image: np.ndarray, mask: np.ndarray, title: str, affine: np.ndarray | None = None) -> Figure:
     """Three orthogonal slices through the centre of ``mask``, its contour in red over ``image``.
 
     Args:
         image: ``(X, Y, Z)`` image (e.g. a skull-on head).
         mask: ``(X, Y, Z)`` mask (e.g. the extracted brain), any dtype; > 0.5 is inside.
         title: figure title.
+        affine: voxel-to-world (RAS) matrix, so each panel is named by its anatomical plane. Defaults to None.
     """
     inside = np.asarray(mask) > 0.5
     centre = [int(round(c)) for c in ndimage.center_of_mass(inside)] if inside.any() else [s // 2 for s in mask.shape]
-    cuts = {"sagittal": np.s_[centre[0], :, :], "coronal": np.s_[:, centre[1], :], "axial": np.s_[:, :, centre[2]]}
+    cuts = {name: _cut(axis, centre[axis]) for name, axis in plane_axes(affine).items()}
     lo, hi = np.percentile(image, [1, 99.5])
     fig = Figure(figsize=(11.0, 4.0))
     for col, (name, cut) in enumerate(cuts.items()):

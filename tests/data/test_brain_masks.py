@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import nibabel as nib
@@ -11,7 +12,7 @@ import pytest
 
 from medmonai.data import add_brain_masks, brain_mri_datalists
 from medmonai.data.synthetic.template import load_template
-from medmonai.errors import DataError
+from medmonai.errors import ConfigError, DataError
 from tests.conftest import dice
 from tests.transforms.test_brain import with_skull
 
@@ -26,14 +27,15 @@ def skull_on(tmp_path_factory):
     return folder / "head.nii.gz", truth
 
 
-def test_a_skull_on_volume_gets_a_mask_on_its_own_grid_once(skull_on, tmp_path):
+@pytest.mark.parametrize("method", ["registration", "network"])
+def test_a_skull_on_volume_gets_a_mask_on_its_own_grid_once(skull_on, tmp_path, method):
     path, truth = skull_on
-    items = add_brain_masks([{"image": str(path)}], cache_dir=tmp_path)
+    items = add_brain_masks([{"image": str(path)}], cache_dir=tmp_path, method=method)
     written = nib.load(items[0]["brain_mask"])
     assert np.allclose(written.affine, nib.load(path).affine) and written.shape == truth.shape
-    assert dice(written.get_fdata() > 0.5, truth) >= 0.95
+    assert dice(written.get_fdata() > 0.5, truth) >= (0.95 if method == "registration" else 0.9)
     before = (tmp_path / "brain_masks").stat().st_mtime_ns, written.get_filename()
-    again = add_brain_masks([{"image": str(path)}], cache_dir=tmp_path)
+    again = add_brain_masks([{"image": str(path)}], cache_dir=tmp_path, method=method)
     assert again[0]["brain_mask"] == before[1] and (tmp_path / "brain_masks").stat().st_mtime_ns == before[0]
 
 
@@ -59,6 +61,7 @@ def test_the_readers_extract_brains_when_asked_and_fail_up_front_on_a_tiny_volum
         val_datalist=str(lists_files["val"]),
         test_datalist=str(lists_files["test"]),
         brain_extraction=True,
+        brain_extractor="registration",
         embedded={"cache_dir": str(tmp_path)},
     )
     assert all(item["brain_mask"].endswith("_brain.nii.gz") for split in lists.values() for item in split)
@@ -72,5 +75,45 @@ def test_the_readers_extract_brains_when_asked_and_fail_up_front_on_a_tiny_volum
             val_datalist=str(lists_files["val"]),
             test_datalist=str(lists_files["test"]),
             brain_extraction=True,
+            brain_extractor="registration",
             embedded={"cache_dir": str(tmp_path)},
         )
+
+
+def test_an_unknown_extractor_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="brain_extractor must be one of network, registration, got 'bet'"):
+        add_brain_masks([{"image": str(tmp_path / "a.nii.gz")}], cache_dir=tmp_path, method="bet")
+
+
+def test_a_failed_extraction_is_recorded_and_the_other_scans_go_on(skull_on, tmp_path):
+    path, _ = skull_on
+    noise = tmp_path / "noise.nii.gz"  # no head: the network finds no brain of plausible size
+    rng = np.random.default_rng(0)
+    nib.save(nib.Nifti1Image(rng.random((60, 60, 60)).astype(np.float32), np.diag([2.0, 2, 2, 1])), noise)
+    failures = []
+    items = add_brain_masks([{"image": str(noise)}, {"image": str(path)}], cache_dir=tmp_path, failures=failures)
+    assert [i["image"] for i in items] == [str(path)] and items[0]["brain_mask"]
+    assert [f["image"] for f in failures] == [str(noise)]
+    assert re.match(r".*noise\.nii\.gz: brain extraction failed \(.*\); supply a mask", failures[0]["reason"])
+    with pytest.raises(DataError, match=r"noise\.nii\.gz: brain extraction failed"):
+        add_brain_masks([{"image": str(noise)}], cache_dir=tmp_path)
+
+
+def _ball(shape=(60, 60, 60), radius_vox=10.0):
+    grid = np.indices(shape) - np.array(shape).reshape(3, 1, 1, 1) / 2
+    return (np.sqrt((grid**2).sum(0)) < radius_vox).astype(np.float32) * 100
+
+
+@pytest.mark.parametrize(
+    "name, volume, why",
+    [
+        ("ball", _ball(), r"\d+% of the mask is background"),  # the network calls a bright ball brain
+        ("noise", np.random.default_rng(0).random((60, 60, 60)).astype(np.float32), r"as bright as its surround"),
+        ("zeros", np.zeros((60, 60, 60), np.float32), r"the volume is constant"),
+    ],
+)
+def test_the_network_refuses_a_mask_that_is_not_a_brain_in_a_head(name, volume, why):
+    from medmonai.transforms.brain.network import NetworkBrainExtractor
+
+    with pytest.raises(DataError, match=rf"^{name}: brain extraction failed \(.*{why}.*; supply a mask"):
+        NetworkBrainExtractor()(volume, np.diag([2.0, 2, 2, 1]), source=name)

@@ -1,5 +1,7 @@
 """New scans to map come from a plain folder (volumes and DICOM series) or a list, without labels."""
 
+import locale
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
@@ -23,6 +25,7 @@ def write_dicom_series(folder, size=(12, 10, 8)):
     volume.SetSpacing((1.0, 1.0, 2.5))
     writer = sitk.ImageFileWriter()
     writer.KeepOriginalImageUIDOn()  # keep the one series UID set below
+    saved = locale.setlocale(locale.LC_ALL)  # GDCM's writer sets the C locale, which makes later text I/O ASCII
     for z in range(size[2]):
         slice_ = volume[:, :, z]
         slice_.SetMetaData("0020|0032", f"0\\0\\{2.5 * z}")  # image position: GDCM sorts by it
@@ -32,6 +35,7 @@ def write_dicom_series(folder, size=(12, 10, 8)):
         slice_.SetMetaData("0008|0018", f"1.2.826.0.1.3680043.2.1125.2.{z}")  # one instance UID per slice
         writer.SetFileName(str(folder / f"slice_{z:03d}.dcm"))
         writer.Execute(slice_)
+    locale.setlocale(locale.LC_ALL, saved)
 
 
 def test_a_folder_of_volumes_and_a_dicom_series(tmp_path):

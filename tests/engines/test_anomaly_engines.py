@@ -106,6 +106,28 @@ def test_protocol_metrics_and_report(tmp_path):
     assert (tmp_path / "out" / "roc_pr.png").stat().st_size > 1000
 
 
+def test_groups_get_the_metrics_of_their_volumes_alone_and_healthy_false_positive_volumes(tmp_path):
+    val = [volume(tmp_path, f"val{i}", seed=10 + i) for i in range(2)]
+    test = [volume(tmp_path, "les", lesion=True, seed=1), volume(tmp_path, "hea", seed=2)]
+    test += [volume(tmp_path, "les2", lesion=True, seed=3), volume(tmp_path, "hea2", seed=4)]
+    hot = nib.load(test[3]["image"]).get_fdata().astype(np.float32)
+    hot[2:5, 2:5, 2:5] += 40  # a bright spot in a healthy volume: a false positive
+    write(test[3]["image"], hot)
+    for item, group in zip(test, ["a", "a", "b", "b"], strict=True):
+        item["group"] = group
+    metrics = protocol(tmp_path, val, test, tmp_path / "out").run()
+    by_group = json.loads((tmp_path / "out" / "metrics_by_group.json").read_text())
+    assert sorted(by_group) == ["a", "b"]
+    for group, items in (("a", test[:2]), ("b", test[2:])):  # the same thresholds, so the same numbers
+        alone = protocol(tmp_path, val, [{k: v for k, v in i.items() if k != "group"} for i in items], tmp_path / group)
+        assert by_group[group] == pytest.approx({k: alone.run()[k] for k in by_group[group]}, nan_ok=True)
+        assert not (tmp_path / group / "metrics_by_group.json").exists()  # no groups, no per-group file
+    fp_ml = {g: by_group[g]["intensity/healthy_fp_ml"] for g in by_group}
+    assert all(abs(v / 0.008 - round(v / 0.008)) < 1e-6 for v in fp_ml.values())  # whole 2 mm voxels
+    assert 1.0 < fp_ml["a"] < 4.0  # noise above the healthy 95th percentile (voxel_fpr 0.05): about 2.3 ml
+    assert metrics["intensity/healthy_fp_ml"] == pytest.approx((fp_ml["a"] + fp_ml["b"]) / 2)
+
+
 def test_thresholds_come_from_healthy_validation_volumes_only(tmp_path):
     val = [volume(tmp_path, f"val{i}", seed=10 + i) for i in range(2)]
     test = [volume(tmp_path, "les", lesion=True, seed=1), volume(tmp_path, "hea", seed=2)]

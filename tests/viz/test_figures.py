@@ -40,3 +40,26 @@ def test_image_grid_layout():
     assert len(fig.axes) == 10  # 2 rows x 5 columns
     assert fig.axes[0].get_ylabel() == "a" and fig.axes[5].get_ylabel() == "b"
     assert not fig.axes[9].axison  # the second row's missing cells are blank
+
+
+@pytest.mark.parametrize("axcodes", ["RAS", "PIL", "LSA", "ASL"])
+def test_overlay_panels_are_named_by_anatomy_in_any_voxel_order(axcodes):
+    import nibabel as nib
+    from nibabel.orientations import axcodes2ornt, inv_ornt_aff, ornt_transform
+
+    from medmonai.viz.anomaly import overlay_figure, plane_axes
+
+    ras = np.zeros((30, 20, 10), np.float32)  # left-right 30, anterior-posterior 20, inferior-superior 10 voxels
+    ras[10:20, 5:15, 3:7] = 1.0
+    to_stored = ornt_transform(axcodes2ornt("RAS"), axcodes2ornt(axcodes))
+    stored = nib.orientations.apply_orientation(ras, to_stored)
+    affine = np.diag([2.0, 2.0, 2.0, 1.0]) @ inv_ornt_aff(to_stored, ras.shape)
+    assert nib.aff2axcodes(affine) == tuple(axcodes)
+    axes = plane_axes(affine)
+    # an axial slice shows the left-right by anterior-posterior plane (30 x 20), a sagittal one 20 x 10
+    expected = {"sagittal": {20, 10}, "coronal": {30, 10}, "axial": {30, 20}}
+    for name, axis in axes.items():
+        assert {s for a, s in enumerate(stored.shape) if a != axis} == expected[name]
+    figure = overlay_figure(stored, stored, stored > 0, "t", affine=affine)
+    panels = {ax.get_title(): ax.images[0].get_array().shape for ax in figure.axes if ax.get_title().endswith("image")}
+    assert {title.split()[0]: set(shape) for title, shape in panels.items()} == expected

@@ -15,7 +15,7 @@ when the source is missing or malformed.
 """
 
 from medmonai.data.readers.arrays import SplitArrays, array_datalist
-from medmonai.data.readers.brain import brain_mri_datalists, case_name
+from medmonai.data.readers.brain import brain_mri_datalists, case_name, raise_for_failed
 from medmonai.data.readers.brain_masks import add_brain_masks
 from medmonai.data.readers.dicom import dicom_patches
 from medmonai.data.readers.digits import EMBEDDED_DIGITS_SOURCE, digit_datalists, load_embedded_digits
@@ -37,6 +37,7 @@ __all__ = [
     "add_brain_masks",
     "array_datalist",
     "brain_mri_datalists",
+    "raise_for_failed",
     "case_name",
     "dicom_patches",
     "digit_datalists",

@@ -19,9 +19,10 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 
-from medmonai.data.io import VOLUME_SUFFIXES, check_same_grid, load_volume, read_header
+from medmonai.data.io import VOLUME_SUFFIXES, ImageHeader, check_same_grid, load_volume, read_header
 from medmonai.data.readers.brain_masks import add_brain_masks
 from medmonai.data.readers.isles import isles_datalist
 from medmonai.data.readers.manifests import PATH_KEYS, read_datalist
@@ -31,7 +32,7 @@ from medmonai.errors import DataError
 from medmonai.keys import Keys
 from medmonai.utils.flags import as_flag
 
-__all__ = ["brain_mri_datalists", "case_name"]
+__all__ = ["MAX_SLICE_MM", "brain_mri_datalists", "case_name", "model_grid_size", "raise_for_failed"]
 
 logger = logging.getLogger(__name__)
 _SECTIONS = {"train": "training", "val": "validation", "test": "test"}
@@ -64,16 +65,47 @@ def _check_masks(item: dict) -> None:
             raise DataError(f"{item[Keys.LABEL]}: lesion label holds {shown}; expected 0 (background) and 1-4 (lesion)")
 
 
-def _check_geometry(items: list[dict], atol: float, roi_size: Sequence[int] | None) -> list[dict]:
+MAX_SLICE_MM = 7.0  # thicker slices hold too little through-plane detail to map
+
+
+def model_grid_size(header: ImageHeader, pixdim: Sequence[float]) -> tuple[int, ...]:
+    """The size of ``header``'s volume in RAS axis order once resampled to ``pixdim`` (mm), as preprocessing does."""
+    direction = np.asarray(header.direction, np.float64).reshape(3, 3) * np.asarray(header.spacing)[None, :]
+    affine = np.eye(4)
+    affine[:3, :3] = np.diag([-1.0, -1.0, 1.0]) @ direction  # LPS (ITK) -> RAS
+    axes = nib.io_orientation(affine)[:, 0].astype(int)
+    size = [0, 0, 0]
+    for n, mm, axis in zip(header.size, header.spacing, axes, strict=True):
+        size[axis] = max(1, int(round(n * mm / float(pixdim[axis]))))
+    return tuple(size)
+
+
+def _check_fits(header: ImageHeader, roi_size: Sequence[int] | None, pixdim: Sequence[float] | None) -> None:
+    """Refuse what cannot be mapped: slices over 7 mm, or a field of view smaller than the window."""
+    if pixdim is not None and max(header.spacing) > MAX_SLICE_MM:
+        raise DataError(
+            f"{header.path}: voxels of {tuple(round(float(s), 2) for s in header.spacing)} mm; slices over "
+            f"{MAX_SLICE_MM:g} mm cannot be mapped"
+        )
+    if roi_size is None:
+        return
+    size = tuple(header.size) if pixdim is None else model_grid_size(header, pixdim)
+    if any(r > s for r, s in zip(roi_size, size, strict=True)):
+        grid = "" if pixdim is None else f" after resampling to {tuple(float(p) for p in pixdim)} mm"
+        raise DataError(
+            f"{header.path}: roi_size {tuple(roi_size)} is larger than the volume {size}{grid}; the field of view "
+            "is smaller than the window (windows are never padded past the volume), so lower roi_size"
+        )
+
+
+def _check_geometry(
+    items: list[dict], atol: float, roi_size: Sequence[int] | None, pixdim: Sequence[float] | None = None
+) -> list[dict]:
     for item in items:
         headers = [read_header(item[k]) for k in PATH_KEYS if item.get(k)]
         check_same_grid(headers, atol=atol)
         _check_masks(item)
-        if roi_size is not None and any(r > s for r, s in zip(roi_size, headers[0].size, strict=True)):
-            raise DataError(
-                f"{headers[0].path}: roi_size {tuple(roi_size)} is larger than the volume {headers[0].size}; "
-                "windows are never padded past the volume, so lower roi_size"
-            )
+        _check_fits(headers[0], roi_size, pixdim)
         item["case_id"] = case_name(item)
     return items
 
@@ -96,6 +128,9 @@ def brain_mri_datalists(
     brain_extraction: bool | str = False,
     scans_dir: str = "",
     scans_datalist: str = "",
+    pixdim: Sequence[float] | None = None,
+    brain_extractor: str = "network",
+    device: str = "cpu",
 ) -> dict[str, list[dict]]:
     """Build the ``train``, ``val`` and ``test`` datalists, validating every case's headers.
 
@@ -109,31 +144,51 @@ def brain_mri_datalists(
         affine_tolerance: largest allowed difference in spacing/origin (mm) and direction between a case's image,
             mask and label. Defaults to 1e-3.
         roi_size: if given, every volume must be at least this large (the sliding window and training patches
-            never pad past a volume). Defaults to None.
+            never pad past a volume), on the ``pixdim`` grid when that is given. Defaults to None.
         embedded: keyword arguments of :func:`medmonai.data.synthetic.embedded_brains`, used when a split has no other
             source. Defaults to None (its defaults).
-        brain_extraction: give volumes without a ``brain_mask`` one by template registration
-            (:func:`medmonai.data.add_brain_masks`, cached), instead of using their nonzero region: for skull-on
-            heads. Defaults to False.
+        brain_extraction: give volumes without a ``brain_mask`` one (:func:`medmonai.data.add_brain_masks`,
+            cached), instead of using their nonzero region: for skull-on heads. Defaults to False.
         scans_dir: new scans to map, a folder (:func:`medmonai.data.readers.scans.scan_folder`); given this or
             ``scans_datalist``, only ``{"scans": [...]}`` is returned and nothing else is read. Defaults to "".
         scans_datalist: new scans as a CSV/JSON of ``image`` (and optional ``brain_mask``). Defaults to "".
+        pixdim: the voxel size (mm) the volumes are resampled to before mapping; given, volumes with slices over
+            7 mm are refused and ``roi_size`` is checked on that grid. Defaults to None (volumes as stored).
+        brain_extractor: ``network`` or ``registration`` (see :func:`medmonai.data.add_brain_masks`). Defaults to
+            "network".
+        device: where the brain-extraction network runs. Defaults to "cpu".
 
     Returns:
-        ``{"train": [...], "val": [...], "test": [...]}`` (or ``{"scans": [...]}``); items hold absolute paths and a
-        ``case_id``.
+        ``{"train": [...], "val": [...], "test": [...]}`` (or ``{"scans": [...], "failed": [...]}``, where a new scan
+        whose brain extraction failed is listed under ``failed`` with its ``reason`` and the others are mapped);
+        items hold absolute paths and a ``case_id``.
 
     Raises:
         DataError: a manifest is missing, empty or malformed, a listed file is missing or unreadable or not 3-D,
-            a case's files differ in size or affine, a volume is smaller than ``roi_size``, or (with
-            ``brain_extraction``) a volume is too small to register or its registration diverged.
+            a case's files differ in size or affine, a volume has slices over 7 mm or is smaller than ``roi_size``,
+            or (with ``brain_extraction``) a training, validation or test volume's extraction failed, or every new
+            scan's did.
     """
+    extract = as_flag(brain_extraction, "brain_extraction")
+    cache_dir = (embedded or {}).get("cache_dir")
+
+    def masks(items: list[dict], failures: list[dict] | None = None) -> list[dict]:
+        if not extract:
+            return items
+        items = add_brain_masks(items, cache_dir, method=brain_extractor, failures=failures, device=str(device))
+        return _check_geometry(items, affine_tolerance, None)
+
     if scans_dir or scans_datalist:
-        scans = _check_geometry(scan_datalist(scans_dir, scans_datalist), affine_tolerance, roi_size)
-        if as_flag(brain_extraction, "brain_extraction"):
-            scans = _check_geometry(add_brain_masks(scans, (embedded or {}).get("cache_dir")), affine_tolerance, None)
-        logger.info(f"new scans: {len(scans)}")
-        return {"scans": scans}
+        failed: list[dict] = []
+        scans = masks(
+            _check_geometry(scan_datalist(scans_dir, scans_datalist), affine_tolerance, roi_size, pixdim), failed
+        )
+        if not scans:
+            raise DataError(f"brain extraction failed on every scan: {failed[0]['reason']}")
+        logger.info(
+            f"new scans: {len(scans)}" + (f", {len(failed)} without a brain mask (see cases.csv)" if failed else "")
+        )
+        return {"scans": scans, "failed": failed}
     explicit = {"train": train_datalist, "val": val_datalist, "test": test_datalist}
     required = {"train": (Keys.IMAGE,), "val": (Keys.IMAGE,), "test": (Keys.IMAGE, Keys.LABEL)}
     fallback = datalist
@@ -148,11 +203,7 @@ def brain_mri_datalists(
             items = _isles_test(isles_dir, isles_modality)
         else:
             items = read_datalist(fallback, section=section, required_keys=required[split])
-        out[split] = _check_geometry(items, affine_tolerance, roi_size)
-        if as_flag(brain_extraction, "brain_extraction"):
-            out[split] = _check_geometry(
-                add_brain_masks(items, (embedded or {}).get("cache_dir")), affine_tolerance, None
-            )
+        out[split] = masks(_check_geometry(items, affine_tolerance, roi_size, pixdim))
     _check_disjoint(out)
     logger.info(f"brain MRI volumes: {', '.join(f'{len(v)} {k}' for k, v in out.items())}")
     return out
@@ -169,3 +220,18 @@ def _check_disjoint(splits: dict[str, list[dict]]) -> None:
                     f"{item[Keys.IMAGE]}: in both the {seen[image]} and {split} splits; splits must not overlap"
                 )
             seen.setdefault(image, split)
+
+
+def raise_for_failed(datalists: dict[str, list[dict]]) -> None:
+    """After the other scans are mapped, end with a non-zero exit when some could not be (their rows say why).
+
+    Raises:
+        DataError: naming the scans under ``datalists["failed"]``.
+    """
+    failed = datalists.get("failed") or []
+    if failed:
+        names = ", ".join(str(item.get("case_id", item.get(Keys.IMAGE))) for item in failed)
+        raise DataError(
+            f"{len(failed)} of {len(failed) + len(datalists.get('scans', []))} scans could not be mapped ({names}); "
+            "the others were, and cases.csv gives each failure's reason"
+        )

@@ -1,5 +1,5 @@
 """Spatial transforms."""
 
-from medmonai.transforms.spatial.array import FitToCanvas
+from medmonai.transforms.spatial.array import FitToCanvas, resample_to_grid
 
-__all__ = ["FitToCanvas"]
+__all__ = ["FitToCanvas", "resample_to_grid"]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from monai.config import NdarrayOrTensor
-from monai.transforms import Resize, SpatialPad, Transform
+from monai.data import MetaTensor
+from monai.transforms import Resize, SpatialPad, SpatialResample, Transform
 from monai.utils import TransformBackends, convert_to_dst_type, ensure_tuple
 
 from medmonai.errors import ConfigError
 
-__all__ = ["FitToCanvas"]
+__all__ = ["FitToCanvas", "resample_to_grid"]
 
 
 class FitToCanvas(Transform):
@@ -63,3 +65,34 @@ class FitToCanvas(Transform):
         low, high = min(float(tensor.min()), 0.0), max(float(tensor.max()), 0.0)
         out = torch.as_tensor(out).clamp(low, high)
         return convert_to_dst_type(out, img, dtype=out.dtype)[0]
+
+
+def resample_to_grid(
+    array: np.ndarray, src_affine: np.ndarray, dst_affine: np.ndarray, shape: Sequence[int], mode: str = "bilinear"
+) -> np.ndarray:
+    """``(X, Y, Z)`` ``array`` on ``src_affine``'s grid, resampled onto the grid ``(dst_affine, shape)``.
+
+    MONAI's ``SpatialResample`` does the work (zeros outside the source), so a map computed on the model's grid
+    (RAS, model spacing) goes back onto a scan's own grid, in any orientation and voxel size; a grid that is
+    already the destination is returned as it is.
+
+    Args:
+        array: ``(X, Y, Z)`` values on the source grid.
+        src_affine: its 4x4 voxel-to-world (mm) matrix.
+        dst_affine: the destination's 4x4 voxel-to-world matrix.
+        shape: the destination's ``(X, Y, Z)`` size.
+        mode: ``bilinear`` for maps and images, ``nearest`` for masks. Defaults to "bilinear".
+
+    Returns:
+        float32 ``(X, Y, Z)`` on the destination grid.
+    """
+    array = np.asarray(array, np.float32)
+    src, dst = np.asarray(src_affine, np.float64), np.asarray(dst_affine, np.float64)
+    if tuple(array.shape) == tuple(int(s) for s in shape) and np.allclose(src, dst, atol=1e-5):
+        return array
+    out = SpatialResample(mode=mode, padding_mode="zeros", dtype=torch.float32)(
+        MetaTensor(torch.from_numpy(array[None]), affine=torch.as_tensor(src)),
+        dst_affine=torch.as_tensor(dst),
+        spatial_size=tuple(int(s) for s in shape),
+    )
+    return np.asarray(out.as_tensor().detach().cpu(), np.float32)[0]
