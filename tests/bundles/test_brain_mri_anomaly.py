@@ -305,21 +305,19 @@ def test_the_command_line_prints_one_line_and_exits_non_zero(user_data, tmp_path
     assert not (tmp_path / "out" / "metrics.json").exists() and not (tmp_path / "out" / "maps").exists()
 
 
+def infer(trained, cache, scans, out, **overrides) -> ConfigWorkflow:
+    """inference.yaml on a folder of scans with ae3d, at its calibration from evaluate.yaml."""
+    paths = {"input_dir": str(scans), "inference_dir": str(out)}
+    return run(["train.yaml", "inference.yaml"], trained, cache_dir=cache, model="ae3d", **paths, **SMALL, **overrides)
+
+
 @pytest.fixture(scope="module")
 def new_scans(trained, cache, tmp_path_factory):
     """The new scans mapped by inference.yaml with --input_dir, at ae3d's calibration from evaluate.yaml."""
     scans = tmp_path_factory.mktemp("new") / "scans"
     write_example_scans(scans)
     out = tmp_path_factory.mktemp("inference")
-    run(
-        ["train.yaml", "inference.yaml"],
-        trained,
-        cache_dir=cache,
-        model="ae3d",
-        input_dir=str(scans),
-        inference_dir=str(out),
-        **SMALL,
-    )
+    infer(trained, cache, scans, out)
     return out
 
 
@@ -365,15 +363,7 @@ def test_a_clinical_scan_is_mapped_back_onto_its_own_grid_and_agrees_with_the_or
     variant = crop_fov(thick, keep, anchor=0.0).image
     nib.save(variant, scans / "clinical.nii.gz")
     out = tmp_path / "out"
-    run(
-        ["train.yaml", "inference.yaml"],
-        trained,
-        cache_dir=cache,
-        model="ae3d",
-        input_dir=str(scans),
-        inference_dir=str(out),
-        **SMALL,
-    )
+    infer(trained, cache, scans, out)
     rows = {r["case_id"]: r for r in csv.DictReader((out / "cases.csv").open())}
     assert rows["clinical"]["status"] == "mapped" and rows["clinical"]["brain_mask"]
     written = {
@@ -479,17 +469,8 @@ def test_a_head_whose_brain_extraction_fails_gets_a_row_and_the_others_are_mappe
 
 def test_manual_thresholds_override_the_calibration_and_say_so(trained, cache, tmp_path):
     write_example_scans(tmp_path / "scans")
-    run(
-        ["train.yaml", "inference.yaml"],
-        trained,
-        cache_dir=cache,
-        model="ae3d",
-        input_dir=str(tmp_path / "scans"),
-        inference_dir=str(tmp_path / "out"),
-        image_threshold=1e9,  # nothing is flagged
-        voxel_threshold=1e9,  # nothing is segmented
-        **SMALL,
-    )
+    # nothing is flagged, nothing is segmented
+    infer(trained, cache, tmp_path / "scans", tmp_path / "out", image_threshold=1e9, voxel_threshold=1e9)
     rows = list(csv.DictReader((tmp_path / "out" / "cases.csv").open()))
     assert len(rows) == 2 and all(r["abnormal"] == "0" and r["lesion_count"] == "0" for r in rows)
     for row in rows:
