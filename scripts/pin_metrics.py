@@ -70,15 +70,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repo", type=Path, default=REPO, help="checkout whose bundle configs run")
     parser.add_argument("--bundles", nargs="*", default=list(RUNS))
-    parser.add_argument("--write", type=Path, help="write the metrics as JSON here")
+    parser.add_argument("--write", type=Path, help="write the metrics as JSON here (other bundles in it are kept)")
     args = parser.parse_args()
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for bundle in args.bundles:
             out[bundle] = bundle_metrics(bundle, Path(tmp) / bundle, Path(tmp) / "cache", args.repo)
             print(bundle, json.dumps(out[bundle]), flush=True)
-    if args.write:
-        args.write.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    if args.write:  # repinning some bundles keeps the others' pins
+        kept = json.loads(args.write.read_text(encoding="utf-8")) if args.write.is_file() else {}
+        args.write.write_text(json.dumps({**kept, **out}, indent=1, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
