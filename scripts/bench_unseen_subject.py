@@ -2,15 +2,16 @@
 
 Per development subject (the five real heads of ``scripts/fetch_subjects.py``) and per clinical variant of it
 (thick slices, rotated and stored in another voxel order, a cropped field of view, another scanner's intensity
-scaling, and all at once), it reports every method of the bundle separately, then a worst row and a mean row.
+scaling, and all at once), it reports every method of the bundle separately, then the worst subject (its mean over
+its variants), the worst single subject/variant and the mean. Writes ``<report_dir>/per_subject.md``.
 
 Test set, per subject: the stored head is resampled to 2 mm voxels on its own axes (the lesion generator sizes
 lesions in voxels, so every subject gets lesions of the same size in mm). Lesions of the four kinds of the project's
 test lesion generator are pasted into copies of it inside its brain (the reference mask where the subject has one,
 else deepbet's mask of the stored head; used only to place lesions), and healthy copies are kept; every copy gets
-its own scanner noise. Each copy is then turned into every clinical variant, and all of them are written skull-on as
-NIfTI, with their labels on their own grids, and a ``test.json`` giving each volume its ``group``
-(``<subject>/<variant>``).
+its own scanner noise. Each copy is then turned into each requested clinical variant (``stored`` is the 2 mm copy
+itself), written skull-on as NIfTI with its label on its own grid (once; under ``<report_dir>/data/``), and listed
+in a ``test.json`` giving each volume its ``group`` (``<subject>/<variant>``).
 
 The bundle's own ``evaluate.yaml`` scores them with ``--brain_extraction true``: every volume is skull-stripped,
 reoriented and resampled by the bundle itself, exactly as a user's scan is. Thresholds come from the embedded
