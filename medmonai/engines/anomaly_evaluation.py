@@ -10,9 +10,12 @@ from pathlib import Path
 import numpy as np
 from ignite.engine import Engine, Events
 
+from medmonai.data.io import load_volume
 from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
 from medmonai.engines.anomaly_methods import normative_specs
+from medmonai.errors import DataError
 from medmonai.handlers.anomaly_collector import HEALTHY, AnomalyCollector
+from medmonai.keys import Keys
 from medmonai.metrics import auroc_ap, dice_from_counts, ranking_metrics
 from medmonai.scoring import HealthyScaleCombination, VoxelwiseStandardization
 from medmonai.scoring.calibration import Calibration, calibrate
@@ -187,7 +190,12 @@ class AnomalyEvaluation:
         return fitted
 
     def run(self) -> dict[str, float]:
-        """Calibrate, evaluate the test set and write the report; returns the metrics."""
+        """Calibrate, evaluate the test set and write the report; returns the metrics.
+
+        Raises:
+            DataError: no test volume's label holds a lesion voxel (checked before anything runs).
+        """
+        check_test_lesions(getattr(self.test_evaluator.data_loader.dataset, "data", None))
         voxel_thresholds, image_thresholds = self.calibrate()
         collector = AnomalyCollector(**self.score_settings, voxel_thresholds=voxel_thresholds)
         collector.attach(self.test_evaluator)
@@ -234,6 +242,28 @@ class AnomalyEvaluation:
             "val_volumes": len(self.val_evaluator.data_loader),
             "combinations": {n: {"methods": c.methods, "rule": c.rule} for n, c in self.test_evaluator.derived.items()},
         }
+
+
+def check_test_lesions(items: list[dict] | None) -> None:
+    """Refuse a test set in which no label holds a lesion voxel: its lesion metrics would mean nothing.
+
+    Args:
+        items: the test datalist (``label`` paths), or None when the loader does not expose one (no check).
+
+    Raises:
+        DataError: naming the label files, and what to run instead for healthy scans.
+    """
+    if not items:
+        return
+    labels = [item[Keys.LABEL] for item in items if item.get(Keys.LABEL)]
+    for path in labels:
+        if np.any(np.asarray(load_volume(path)) > 0):
+            return
+    shown = ", ".join(Path(p).name for p in labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
+    raise DataError(
+        f"test set: no lesion voxel in any of its {len(labels)} labels ({shown}); evaluation scores lesions, so "
+        "give it lesion volumes (inference.yaml maps scans without labels)"
+    )
 
 
 def _record(engine: Engine) -> dict:

@@ -194,7 +194,9 @@ def user_data(tmp_path):
         item = {"image": _noise_volume(root / f"{name}.nii.gz", shape, rng)}
         item["brain_mask"] = _save(root / f"{name}_mask.nii.gz", np.ones(shape, np.uint8))
         if lesion:
-            item["label"] = _save(root / f"{name}_label.nii.gz", np.zeros(shape, np.uint8))
+            label = np.zeros(shape, np.uint8)
+            label[10:13, 10:13, 8:11] = 1
+            item["label"] = _save(root / f"{name}_label.nii.gz", label)
         return item
 
     lists = {"training": [case("t0"), case("t1")], "validation": [case("v0")], "test": [case("x0", lesion=True)]}
@@ -222,6 +224,8 @@ def _break(root, problem):
         (root / "dataset.json").write_text(json.dumps({"training": [], "validation": [], "test": []}))
     elif problem == "malformed":
         (root / "dataset.json").write_text('{"training": [')
+    elif problem == "no_lesions":
+        _save(root / "x0_label.nii.gz", np.zeros(shape, np.uint8))
     elif problem == "empty_mask":
         _save(root / "v0_mask.nii.gz", np.zeros(shape, np.uint8))
     elif problem == "label_values":
@@ -263,6 +267,7 @@ BAD = {
     "malformed": r"dataset\.json: malformed JSON",
     "roi": r"t0\.nii\.gz: roi_size \(32, 32, 32\) is larger than the volume \(24, 24, 20\) after resampling",
     "slices_over_7mm": r"t0\.nii\.gz: voxels of \(2\.0, 2\.0, 8\.0\) mm; slices over 7 mm cannot be mapped",
+    "no_lesions": r"test set: no lesion voxel in any of its 1 labels \(x0_label\.nii\.gz\); evaluation scores lesions",
     "empty_mask": r"v0_mask\.nii\.gz: brain mask is empty \(all zeros\)",
     "label_values": r"x0_label\.nii\.gz: lesion label holds \[255\.0\]; expected 0 \(background\) and 1-4",
     "overlap": r"t0\.nii\.gz: in both the train and test splits; splits must not overlap",

@@ -19,7 +19,7 @@ from medmonai.engines import (
     choose,
     trained_models,
 )
-from medmonai.errors import ConfigError, find_user_error
+from medmonai.errors import ConfigError, DataError, find_user_error
 from medmonai.handlers import MapWriter
 from medmonai.scoring import IntensityScore, MapPostprocessor, SlidingWindowMapper
 from medmonai.transforms import LoadVolumed, SimpleITKNormalized
@@ -126,6 +126,14 @@ def test_groups_get_the_metrics_of_their_volumes_alone_and_healthy_false_positiv
     assert all(abs(v / 0.008 - round(v / 0.008)) < 1e-6 for v in fp_ml.values())  # whole 2 mm voxels
     assert 1.0 < fp_ml["a"] < 4.0  # noise above the healthy 95th percentile (voxel_fpr 0.05): about 2.3 ml
     assert metrics["intensity/healthy_fp_ml"] == pytest.approx((fp_ml["a"] + fp_ml["b"]) / 2)
+
+
+def test_a_test_set_without_lesions_is_refused_before_anything_runs(tmp_path):
+    val = [volume(tmp_path, f"val{i}", seed=10 + i) for i in range(2)]
+    test = [volume(tmp_path, f"hea{i}", seed=i) for i in range(5)]  # labels all zero
+    with pytest.raises(DataError, match=r"no lesion voxel in any of its 5 labels \(hea0_label.nii.gz, hea1_label"):
+        protocol(tmp_path, val, test, tmp_path / "out").run()
+    assert not (tmp_path / "out").exists()
 
 
 def test_thresholds_come_from_healthy_validation_volumes_only(tmp_path):
