@@ -42,7 +42,7 @@ from medmonai.data.synthetic import LESION_KINDS, add_lesions
 from medmonai.data.synthetic.clinical import CLINICAL_VARIANTS, clinical_variants
 from medmonai.errors import DataError, install_excepthook
 from medmonai.transforms.brain.network import NetworkBrainExtractor
-from medmonai.transforms.spatial.array import resample_to_grid
+from medmonai.transforms.spatial.array import isotropic_grid, resample_to_grid
 from medmonai.utils.outputs import atomic_directory, atomic_write_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -87,16 +87,6 @@ def subjects(wanted: list[str]) -> list[dict]:
     return [found[s] for s in wanted]
 
 
-def _grid_2mm(image: nib.Nifti1Image) -> tuple[np.ndarray, tuple[int, ...]]:
-    """A 2 mm grid over ``image``'s field of view, on its own axes."""
-    spacing = np.sqrt((image.affine[:3, :3] ** 2).sum(axis=0))
-    shape = tuple(max(1, int(round(n * s / LESION_MM))) for n, s in zip(image.shape[:3], spacing, strict=True))
-    affine = image.affine.copy()
-    affine[:3, :3] = image.affine[:3, :3] / spacing * LESION_MM
-    affine[:3, 3] = image.affine[:3, 3] + image.affine[:3, :3] @ np.full(3, -0.5) - affine[:3, :3] @ np.full(3, -0.5)
-    return affine, shape
-
-
 def build_test_set(out: Path, subject: dict, variants: list[str], n_lesion: int, n_healthy: int, seed: int) -> None:
     """Write one subject's lesion and healthy copies in each of ``variants`` into ``out/<variant>/``.
 
@@ -104,7 +94,7 @@ def build_test_set(out: Path, subject: dict, variants: list[str], n_lesion: int,
     """
     head = nib.load(subject["image"])
     stored = np.asarray(head.get_fdata(), np.float32).reshape(head.shape[:3])
-    affine, shape = _grid_2mm(head)
+    affine, shape = isotropic_grid(head.affine, head.shape[:3], LESION_MM)  # on its own axes
     image = np.clip(resample_to_grid(stored, head.affine, affine, shape), 0.0, None)
     if subject.get("brain_mask"):
         reference = nib.load(subject["brain_mask"])

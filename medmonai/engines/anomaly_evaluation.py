@@ -300,8 +300,8 @@ def _voxel_metrics(
         out[f"{method}/lesion_detection_rate{suffix}"] = detected / lesions if lesions else float("nan")
         if not suffix:
             curves = _thinned(ranking)
-            healthy = [i for i in idx if collector.kinds[i] == HEALTHY]
-            fp_ml = [collector.counts[method][i]["fp"] * collector.voxel_ml[i] for i in healthy if counts]
+            healthy = zip(idx, counts, strict=False)  # no counts without voxel thresholds: no volumes
+            fp_ml = [c["fp"] * collector.voxel_ml[i] for i, c in healthy if collector.kinds[i] == HEALTHY]
             out[f"{method}/healthy_fp_ml"] = float(np.mean(fp_ml)) if fp_ml else float("nan")
     return out, curves
 

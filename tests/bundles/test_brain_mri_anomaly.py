@@ -577,16 +577,7 @@ def test_a_bad_target_fpr_is_one_line_and_writes_nothing(tmp_path, args, message
 def test_inference_refuses_a_missing_or_mismatched_calibration(trained, cache, tmp_path, overrides, message):
     write_example_scans(tmp_path / "scans")
     with pytest.raises(Exception) as info:
-        run(
-            ["train.yaml", "inference.yaml"],
-            trained,
-            cache_dir=cache,
-            model="ae3d",
-            input_dir=str(tmp_path / "scans"),
-            inference_dir=str(tmp_path / "out"),
-            **SMALL,
-            **overrides,
-        )
+        infer(trained, cache, tmp_path / "scans", tmp_path / "out", **overrides)
     error = find_user_error(info.value)
     assert error is not None and re.search(message, str(error)), info.value
     assert not (tmp_path / "out").exists()

@@ -13,6 +13,7 @@ from scipy import ndimage
 from medmonai.data.synthetic.clinical import clinical_variants
 from medmonai.transforms import extract_brain
 from medmonai.transforms.brain.network import NetworkBrainExtractor
+from tests.conftest import dice
 
 
 def real_head():
@@ -36,11 +37,6 @@ def test_the_real_heads_brain_is_extracted_without_skull():
     assert np.median(intensities[mask]) > 2.8 * np.median(intensities[ring])  # 3.1; a mask 8 mm off: 2.5
 
 
-def _dice(a, b) -> float:
-    a, b = np.asarray(a) > 0, np.asarray(b) > 0
-    return float(2 * (a & b).sum() / (a.sum() + b.sum()))
-
-
 # the bundle's target against each head's reference mask (ITK's skull-stripped head; ROBEX's atlas mask)
 REFERENCE_DICE = {"itk_kmeans_t1": 0.95, "robex_atlas_t1": 0.93}
 
@@ -58,7 +54,7 @@ def test_the_network_matches_the_reference_masks_in_every_clinical_variant(real_
     for name, (image, _, mask) in variants.items():  # measured 0.960-0.966 (itk_kmeans) and 0.967-0.976 (robex)
         found = network(image.get_fdata(dtype=np.float32), image.affine, f"{subject_id}/{name}")
         assert found.shape == image.shape
-        assert _dice(found, mask.dataobj) >= REFERENCE_DICE[subject_id], name
+        assert dice(found, mask.dataobj) >= REFERENCE_DICE[subject_id], name
 
 
 def test_the_network_finds_a_brain_in_every_subjects_clinical_scan(real_subjects, network):
@@ -67,4 +63,4 @@ def test_the_network_finds_a_brain_in_every_subjects_clinical_scan(real_subjects
         stored = network(head.get_fdata(dtype=np.float32), head.affine, subject["id"])
         variant = clinical_variants(head, mask=nib.Nifti1Image(stored, head.affine), seed=0)["clinical"]
         found = network(variant.image.get_fdata(dtype=np.float32), variant.image.affine, subject["id"])
-        assert _dice(found, variant.mask.dataobj) >= 0.9, subject["id"]  # measured 0.915 (DWI) to 0.986
+        assert dice(found, variant.mask.dataobj) >= 0.9, subject["id"]  # measured 0.915 (DWI) to 0.986

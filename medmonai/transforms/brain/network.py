@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from medmonai.errors import ConfigError, DataError
-from medmonai.transforms.spatial.array import resample_to_grid
+from medmonai.transforms.spatial.array import isotropic_grid, resample_to_grid
 
 __all__ = ["NetworkBrainExtractor", "deepbet_model", "mask_plausibility"]
 
@@ -111,7 +111,7 @@ class NetworkBrainExtractor:
         spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
         work, work_affine = volume, affine
         if spacing.max() > self.max_slice_mm:
-            work_affine, work_shape = _isotropic(affine, volume.shape, self.resample_mm)
+            work_affine, work_shape = isotropic_grid(affine, volume.shape, self.resample_mm)
             work = resample_to_grid(volume, affine, work_affine, work_shape)
         try:
             _, mask_image, _ = deepbet_model(self.device).run(
@@ -159,14 +159,3 @@ def mask_plausibility(volume: np.ndarray, mask: np.ndarray) -> tuple[float, floa
     if outside.size == 0:
         return dark, float("inf")
     return dark, float(above.mean() / max(float(outside.mean()), 1e-6 * max(high - low, 1e-12)))
-
-
-def _isotropic(affine: np.ndarray, shape: Sequence[int], mm: float) -> tuple[np.ndarray, tuple[int, ...]]:
-    """A grid with ``mm`` voxels over the same field of view and axes as ``(affine, shape)``."""
-    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
-    size = tuple(max(1, int(round(n * s / mm))) for n, s in zip(shape, spacing, strict=True))
-    out = affine.copy()
-    out[:3, :3] = affine[:3, :3] / spacing * mm
-    # keep the field of view's corner: the first voxel's corner stays where it was
-    out[:3, 3] = affine[:3, 3] + affine[:3, :3] @ (-0.5 * np.ones(3)) - out[:3, :3] @ (-0.5 * np.ones(3))
-    return out, size

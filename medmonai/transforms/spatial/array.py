@@ -13,7 +13,7 @@ from monai.utils import TransformBackends, convert_to_dst_type, ensure_tuple
 
 from medmonai.errors import ConfigError
 
-__all__ = ["FitToCanvas", "resample_to_grid"]
+__all__ = ["FitToCanvas", "isotropic_grid", "resample_to_grid"]
 
 
 class FitToCanvas(Transform):
@@ -96,3 +96,17 @@ def resample_to_grid(
         spatial_size=tuple(int(s) for s in shape),
     )
     return np.asarray(out.as_tensor().detach().cpu(), np.float32)[0]
+
+
+def isotropic_grid(affine: np.ndarray, shape: Sequence[int], mm: float) -> tuple[np.ndarray, tuple[int, ...]]:
+    """A grid of ``mm`` voxels over the same field of view and axes as ``(affine, shape)``: ``(affine, shape)``.
+
+    The first voxel's outer corner stays where it was, so the new grid covers the same box.
+    """
+    affine = np.asarray(affine, np.float64)
+    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    size = tuple(max(1, int(round(n * s / mm))) for n, s in zip(shape, spacing, strict=True))
+    out = affine.copy()
+    out[:3, :3] = affine[:3, :3] / spacing * mm
+    out[:3, 3] = affine[:3, 3] + affine[:3, :3] @ (-0.5 * np.ones(3)) - out[:3, :3] @ (-0.5 * np.ones(3))
+    return out, size
