@@ -33,23 +33,25 @@ from monai.inferers.utils import _get_scan_interval
 from monai.utils import set_determinism
 
 from medmonai.data.synthetic.template import load_template
-from medmonai.handlers import load_weights
-from medmonai.scoring import MapPostprocessor, SlidingWindowMapper, window_scorer
+from medmonai.methods import AnomalyMethod
+from medmonai.runs import load_weights
+from medmonai.scoring import MapPostprocessor, SlidingWindowMapper
 from medmonai.transforms import SimpleITKNormalize
 
 CONFIG = Path(__file__).resolve().parents[1] / "bundles" / "brain_mri_anomaly" / "configs" / "train.yaml"
 
 
-def bundle_settings(model: str) -> tuple[torch.nn.Module, str, dict, MapPostprocessor]:
+def bundle_settings(model: str) -> tuple[torch.nn.Module, AnomalyMethod, dict, MapPostprocessor]:
     parser = ConfigParser()
     parser.read_config(str(CONFIG))
     if model:
         parser["model"] = model
     set_determinism(0)
-    network = parser.get_parsed_content("model_def")
-    map_kind = parser.get_parsed_content("map_kinds")[parser.get_parsed_content("model")]
-    window = {"roi_size": parser.get_parsed_content("roi_size"), **parser.get_parsed_content("window")}
-    return network, map_kind, window, parser.get_parsed_content("postprocessor")
+    method = parser.get_parsed_content("method")
+    inferer = parser.get_parsed_content("inferer")
+    window = {"roi_size": inferer.roi_size, "overlap": inferer.overlap, "sw_batch_size": inferer.sw_batch_size}
+    window["mode"] = getattr(inferer.mode, "value", inferer.mode)
+    return method.network(), method, window, parser.get_parsed_content("postprocessor")
 
 
 def mni_volume() -> tuple[MetaTensor, torch.Tensor]:
@@ -78,12 +80,12 @@ def main() -> None:
     parser.add_argument("--weights", default="", help="model.pt of that model, trained (optional)")
     args = parser.parse_args()
 
-    network, map_kind, window, postprocessor = bundle_settings(args.model)
+    network, method, window, postprocessor = bundle_settings(args.model)
     if args.weights:
         load_weights(args.weights, network)
     network.eval()
     volume, brain = mni_volume()
-    scorer = window_scorer(network, map_kind)
+    scorer = method.scorer(network)
     mapper = SlidingWindowMapper(scorer, **window)
     stock = SlidingWindowInferer(
         window["roi_size"], sw_batch_size=window["sw_batch_size"], overlap=window["overlap"], mode=window["mode"]

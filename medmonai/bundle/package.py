@@ -31,6 +31,7 @@ import torch
 import yaml
 
 import medmonai
+from medmonai import runs
 from medmonai.bundle.code_scan import CodeItem, scan_bundle
 from medmonai.bundle.metadata import verify_bundle_metadata
 from medmonai.errors import PackageError
@@ -44,7 +45,7 @@ REQUIRED_FILES = (
     "configs/inference.yaml",
     "configs/package.yaml",
     "configs/metadata.json",
-    "models/model.pt",
+    f"models/{runs.WEIGHTS_FILE}",
     "docs/README.md",
     "LICENSE",
 )
@@ -86,8 +87,7 @@ def export_package(
         PackageError: no weights, or not a bundle folder.
     """
     source = _bundle_source(bundle, bundle_dir)
-    weights_dir = Path(run_dir) / model if model else Path(run_dir)
-    weights = weights_dir / "model.pt"
+    weights, calibration = runs.weights_path(run_dir, model), runs.calibration_path(run_dir, model)
     if not weights.is_file():
         raise PackageError(f"{weights}: no trained weights to export")
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,17 +96,17 @@ def export_package(
         shutil.copytree(source / "docs", pkg / "docs")
         shutil.copy(source / "LICENSE", pkg / "LICENSE")
         (pkg / "models").mkdir()
-        shutil.copy(weights, pkg / "models" / "model.pt")
-        package_settings: dict[str, Any] = {"ckpt_path": "$@bundle_root + '/models/model.pt'"}
+        shutil.copy(weights, runs.weights_path(pkg / "models"))
+        package_settings: dict[str, Any] = {"ckpt_path": f"$@bundle_root + '/models/{runs.WEIGHTS_FILE}'"}
         if model:
             package_settings["model"] = model
-        if (weights_dir / "thresholds.json").is_file():
-            shutil.copy(weights_dir / "thresholds.json", pkg / "models" / "thresholds.json")
-            package_settings["thresholds_path"] = "$@bundle_root + '/models/thresholds.json'"
+        if calibration.is_file():
+            shutil.copy(calibration, runs.calibration_path(pkg / "models"))
+            package_settings["thresholds_path"] = f"$@bundle_root + '/models/{runs.CALIBRATION_FILE}'"
         package_settings.update(settings or {})
         header = "# Written by medmonai.bundle export: the settings of this model's training and calibration.\n"
         (pkg / "configs" / "package.yaml").write_text(header + yaml.safe_dump(package_settings, sort_keys=True))
-        summary = weights_dir / "train_summary.json"
+        summary = runs.summary_path(run_dir, model)
         meta_path = pkg / "configs" / "metadata.json"
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         meta["monai_version"] = _version("monai")
@@ -228,7 +228,7 @@ def _run_tooling(root: Path) -> list[str]:
         ckpt_export(
             net_id="network_def",
             filepath=str(exported),
-            ckpt_file=str(root / "models" / "model.pt"),
+            ckpt_file=str(runs.weights_path(root / "models")),
             meta_file=meta,
             config_file=configs,
             use_trace=True,
@@ -276,7 +276,7 @@ def verify_package(path: str | Path, trust: bool = False, dest: str | Path | Non
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         _check_checksums(root, meta)
         warnings = _check_versions(root, meta)
-        _check_weights(root / "models" / "model.pt")
+        _check_weights(runs.weights_path(root / "models"))
         code = scan_bundle(root)
         unlisted = [item for item in code if not item.allowed]
         if unlisted and not trust:

@@ -5,15 +5,6 @@ Handlers (checkpoints, progress, summaries, writers, reports) live in :mod:`medm
 
 from medmonai.engines.anomaly_evaluation import AnomalyEvaluation
 from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
-from medmonai.engines.anomaly_methods import (
-    INTENSITY_BASELINE,
-    anomaly_mappers,
-    calibration_paths,
-    choose,
-    model_weights,
-    shown_method,
-    trained_models,
-)
 from medmonai.engines.gan_trainer import GANTrainer, ema_generator, stage_images
 from medmonai.engines.progressive import Progress, ProgressiveSchedule, check_progressive_shape
 from medmonai.engines.reconstruction_evaluator import ReconstructionErrorEvaluator
@@ -23,7 +14,6 @@ from medmonai.engines.vae_evaluator import VAEEvaluator
 from medmonai.engines.vae_trainer import CorruptedBatch, OutputLoss, ReconstructionTrainer
 
 __all__ = [
-    "INTENSITY_BASELINE",
     "AnomalyEvaluation",
     "AnomalyMapEvaluator",
     "AnomalySegmentationTrainer",
@@ -37,14 +27,8 @@ __all__ = [
     "SelfSupervisedObjective",
     "SelfSupervisedTrainer",
     "VAEEvaluator",
-    "anomaly_mappers",
-    "calibration_paths",
     "check_progressive_shape",
-    "choose",
     "ema_generator",
-    "model_weights",
     "objective_loss",
-    "shown_method",
     "stage_images",
-    "trained_models",
 ]

@@ -12,13 +12,13 @@ from ignite.engine import Engine, Events
 
 from medmonai.data.io import load_volume
 from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
-from medmonai.engines.anomaly_methods import normative_specs
 from medmonai.errors import DataError
 from medmonai.handlers.anomaly_collector import HEALTHY, AnomalyCollector
 from medmonai.keys import Keys
 from medmonai.metrics import auroc_ap, dice_from_counts, ranking_metrics
 from medmonai.scoring import HealthyScaleCombination, VoxelwiseStandardization
 from medmonai.scoring.calibration import Calibration, calibrate
+from medmonai.scoring.normative import normative_specs
 from medmonai.scoring.thresholds import check_fpr
 from medmonai.utils.outputs import atomic_write_bytes, figure_png_bytes, json_bytes, write_outputs
 from medmonai.viz import roc_pr_figure

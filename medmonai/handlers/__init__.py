@@ -12,7 +12,6 @@ from medmonai.handlers.checkpoint import (
     ResumableCheckpoint,
     RNGState,
     latest_checkpoint,
-    load_weights,
 )
 from medmonai.handlers.histogram import ValueHistogram
 from medmonai.handlers.ignite_metrics import ItemMean, mean_of
@@ -47,6 +46,5 @@ __all__ = [
     "as_array",
     "latest_checkpoint",
     "lesion_summary",
-    "load_weights",
     "mean_of",
 ]

@@ -1,9 +1,9 @@
-"""Checkpoints that resume training exactly, and weights export and loading.
+"""Checkpoints that resume training exactly, and weights export.
 
 MONAI's ``CheckpointSaver`` writes non-atomically, so a run killed mid-save leaves a truncated file that
 breaks the next resume. :class:`ResumableCheckpoint` uses ignite's ``Checkpoint`` with an atomic
 ``DiskSaver`` and stores model, optimizer, trainer and RNG state; rerunning the same command resumes from the
-newest checkpoint. All loading goes through ``torch.load(..., weights_only=True)``.
+newest checkpoint. All loading goes through :func:`medmonai.runs.safe_torch_load` (``weights_only=True``).
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from ignite.engine import Engine, Events
 from ignite.handlers import Checkpoint, DiskSaver
 
 from medmonai.errors import CheckpointError, reason
+from medmonai.runs import safe_torch_load
 from medmonai.utils.outputs import atomic_write_bytes
 
-__all__ = ["RNGState", "ResumableCheckpoint", "ModelExporter", "latest_checkpoint", "load_weights"]
+__all__ = ["RNGState", "ResumableCheckpoint", "ModelExporter", "latest_checkpoint"]
 
 logger = logging.getLogger(__name__)
 _EPOCH = re.compile(r"^checkpoint_epoch=(\d+)\.pt$")  # ignite names multi-object saves "checkpoint_..."
@@ -67,13 +68,6 @@ def latest_checkpoint(save_dir: str | Path) -> tuple[Path, int] | None:
         return None
     epoch, path = max(found)
     return path, epoch
-
-
-def _torch_load(path: Path, map_location: Any) -> Any:
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # torch raises many types for truncated or foreign files
-        raise CheckpointError(f"{path}: unreadable checkpoint ({type(e).__name__}: {reason(e)})") from e
 
 
 class ResumableCheckpoint:
@@ -128,7 +122,7 @@ class ResumableCheckpoint:
 
     def _load(self, engine: Engine, path: Path, objects: dict[str, Any]) -> None:
         max_epochs = engine.state.max_epochs
-        checkpoint = _torch_load(path, self.map_location)
+        checkpoint = safe_torch_load(path, self.map_location)
         missing = [k for k in objects if k not in checkpoint]
         if missing:
             raise CheckpointError(f"{path}: checkpoint lacks {missing}; delete it to start over")
@@ -147,26 +141,6 @@ class ResumableCheckpoint:
             )
         else:
             logger.info(f"resuming from {path} at epoch {engine.state.epoch} of {max_epochs}")
-
-
-def load_weights(path: str | Path, network: torch.nn.Module, map_location: Any = "cpu") -> None:
-    """Load a weights file (a plain state dict, or a checkpoint holding ``"network"``) into ``network``.
-
-    Raises:
-        CheckpointError: the file is missing, unreadable, or does not fit the network.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: weights file not found; train first or set --ckpt_path")
-    state = _torch_load(path, map_location)
-    if isinstance(state, Mapping) and "network" in state and isinstance(state["network"], Mapping):
-        state = state["network"]
-    try:
-        network.load_state_dict(state)
-    except (RuntimeError, TypeError, AttributeError) as e:
-        raise CheckpointError(
-            f"{path}: weights do not fit the network ({reason(e)}); check latent_size and shapes"
-        ) from e
 
 
 class ModelExporter:

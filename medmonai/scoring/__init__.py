@@ -1,7 +1,7 @@
 """Anomaly scoring: per-image scores, voxel maps, post-processing, and thresholds calibrated on healthy data."""
 
 from medmonai.scoring.aggregate import IMAGE_SCORES, image_score
-from medmonai.scoring.calibration import CALIBRATION_FILE, Calibration, calibrate, load_calibration
+from medmonai.scoring.calibration import Calibration, calibrate, load_calibration
 from medmonai.scoring.combine import COMBINATION_RULES, HealthyScaleCombination
 from medmonai.scoring.images import elbo_terms, error_map, reconstruction_error
 from medmonai.scoring.maps import (
@@ -18,7 +18,6 @@ from medmonai.scoring.postprocess import MapPostprocessor, segment
 from medmonai.scoring.thresholds import mean_std_threshold, percentile_threshold, threshold_at_fpr
 
 __all__ = [
-    "CALIBRATION_FILE",
     "Calibration",
     "calibrate",
     "load_calibration",

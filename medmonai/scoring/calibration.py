@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from medmonai.errors import ConfigError
+from medmonai.runs import CALIBRATION_FILE
 from medmonai.scoring.thresholds import check_fpr, threshold_at_fpr
 
-__all__ = ["CALIBRATION_FILE", "Calibration", "calibrate", "load_calibration"]
+__all__ = ["Calibration", "calibrate", "load_calibration"]
 
-CALIBRATION_FILE = "thresholds.json"
 DISPLAY_FPR_FACTOR = 0.01  # the overlays' colour scale tops out where this share of the calibrated FPR is left
 UNITS = ("volumes", "images")  # what a calibration's healthy data are: 3-D volumes (voxels) or 2-D images (pixels)
 

@@ -25,7 +25,7 @@ from monai.bundle import ConfigParser, ConfigWorkflow
 from PIL import Image
 
 from medmonai.errors import find_user_error
-from medmonai.handlers import load_weights
+from medmonai.runs import load_weights
 from medmonai.utils.distributed import writer_handler_ids
 from tests.bundles.helpers import run_configs
 from tests.conftest import REPO

@@ -7,19 +7,11 @@ import nibabel as nib
 import numpy as np
 import pytest
 import SimpleITK as sitk
-import torch
 from monai.data import DataLoader, Dataset
 from monai.transforms import Compose
 
-from medmonai.engines import (
-    INTENSITY_BASELINE,
-    AnomalyEvaluation,
-    AnomalyMapEvaluator,
-    anomaly_mappers,
-    choose,
-    trained_models,
-)
-from medmonai.errors import ConfigError, DataError, find_user_error
+from medmonai.engines import AnomalyEvaluation, AnomalyMapEvaluator
+from medmonai.errors import DataError, find_user_error
 from medmonai.handlers import MapWriter
 from medmonai.scoring import IntensityScore, MapPostprocessor, SlidingWindowMapper
 from medmonai.transforms import LoadVolumed, SimpleITKNormalized
@@ -158,31 +150,3 @@ def test_loader_must_give_one_volume_per_batch(tmp_path):
     loader = DataLoader(Dataset([volume(tmp_path, "a")]), batch_size=2)
     with pytest.raises(ValueError, match="AnomalyMapEvaluator needs batch_size 1, got 2"):
         AnomalyMapEvaluator("cpu", loader, {}, MapPostprocessor())
-
-
-def test_method_selection_names_what_is_missing(tmp_path):
-    weights = {"ae3d": str(tmp_path / "ae3d.pt"), "vae3d": str(tmp_path / "vae3d.pt")}
-    torch.save({}, weights["ae3d"])
-    assert trained_models(weights, "auto") == ["ae3d"]
-    with pytest.raises(ConfigError, match=r"vae3d\.pt: no weights for model 'vae3d'; train it first"):
-        trained_models(weights, ["vae3d"])
-    with pytest.raises(ConfigError, match=r"model must be one of \['ae3d', 'vae3d'\], got 'ae4d'"):
-        choose(weights, "ae4d")
-    with pytest.raises(ConfigError, match="nothing to evaluate"):
-        anomaly_mappers({}, {}, [], (8, 8, 8), intensity_baseline=False)
-    assert list(anomaly_mappers({}, {}, [], (8, 8, 8))) == [INTENSITY_BASELINE]
-
-
-def test_the_shown_method_is_the_preferred_one_when_evaluated_else_the_model_else_the_first():
-    from medmonai.engines import shown_method
-
-    combos = {"a|b": {"methods": ["a", "b"]}}
-    assert shown_method("a|b", "a", {"a": 0, "b": 0}, combos) == "a|b"
-    assert shown_method("a|b", "a", {"a": 0}, combos) == "a"  # b not evaluated, so neither is a|b
-    assert shown_method("a|b", "c", {"b": 0, "a": 0}, {}) == "b"
-    # combinations may use normative maps, which are evaluated when their method is
-    combos = {"a|b~low": {"methods": ["a", "b~low"]}}
-    normative = {"b~low": {"method": "b", "tail": "lower"}, "a~z": "a"}
-    assert shown_method("a|b~low", "a", {"a": 0, "b": 0}, combos, normative) == "a|b~low"
-    assert shown_method("a~z", "b", {"a": 0}, {}, normative) == "a~z"
-    assert shown_method("a|b~low", "a", {"a": 0}, combos, normative) == "a"

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from medmonai.errors import CheckpointError
-from medmonai.handlers import ModelExporter, RNGState, latest_checkpoint, load_weights
+from medmonai.handlers import ModelExporter, RNGState, latest_checkpoint
+from medmonai.runs import load_weights
 
 
 def test_rng_state_round_trip_through_weights_only_load():

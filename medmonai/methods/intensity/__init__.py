@@ -1,0 +1,5 @@
+"""Intensity thresholding: the baseline every learned map must beat."""
+
+from medmonai.methods.intensity.method import IntensityThreshold
+
+__all__ = ["IntensityThreshold"]
