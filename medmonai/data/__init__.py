@@ -21,7 +21,7 @@ from medmonai.data.readers.dicom import dicom_patches
 from medmonai.data.readers.digits import digit_datalists, load_embedded_digits
 from medmonai.data.readers.image_sets import image_set, load_plane
 from medmonai.data.readers.isles import ISLES_MODALITIES, isles_datalist
-from medmonai.data.readers.kermany import OCT_CLASSES, kermany_datalists
+from medmonai.data.readers.kermany import kermany_datalists
 from medmonai.data.readers.manifests import read_datalist
 from medmonai.data.readers.medmnist import MEDMNIST_KEYS, read_medmnist
 from medmonai.data.readers.mnist import read_idx, read_mnist, read_mnist_npz
@@ -40,6 +40,7 @@ from medmonai.data.synthetic.embedded_isles import embedded_siss
 from medmonai.data.synthetic.embedded_oct import embedded_oct
 from medmonai.data.synthetic.embedded_slices import embedded_brain_slices
 from medmonai.data.synthetic.population import simulate_population
+from medmonai.data.synthetic.retina import OCT_CLASSES
 
 __all__ = [
     "CohortManifest",

@@ -32,17 +32,17 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from medmonai.apps.one_class.data import DEFAULT_NORMAL_CLASSES
+from medmonai.data.cache import cached_folder
 from medmonai.data.io import unit_range
 from medmonai.data.readers.arrays import SplitArrays
 from medmonai.data.readers.image_sets import image_set
-from medmonai.data.readers.kermany import OCT_CLASSES, kermany_datalists
+from medmonai.data.readers.kermany import kermany_datalists
 from medmonai.data.readers.medmnist import read_medmnist
 from medmonai.data.splits import parse_classes, split_by_group
 from medmonai.data.synthetic.embedded_slices import embedded_brain_slices
-from medmonai.data.synthetic.template import default_cache_dir
+from medmonai.data.synthetic.retina import OCT_CLASSES
 from medmonai.errors import ConfigError, DataError
 from medmonai.keys import Keys
-from medmonai.utils.outputs import atomic_directory
 
 __all__ = ["EMBEDDED_CHANNELS", "channel_names", "gan_datalists", "labelled_test_set"]
 
@@ -201,24 +201,18 @@ def _png_folder(
             sha.update(block)
     digest = sha.hexdigest()[:16]
     tag = "all" if classes is None else "-".join(map(str, classes))
-    final = Path(cache_dir or default_cache_dir()) / "medmnist_png" / f"{path.stem}_{digest}_normal{tag}_v{_PNG_LAYOUT}"
-    if (final / "dataset.json").is_file():
-        return final
-    logger.info(f"{path}: writing its images once as PNGs into {final}")
-    try:
-        with atomic_directory(final) as staging:  # a half-written folder is never visible
-            for split, indices in chosen.items():
-                (staging / split).mkdir()
-                for i in indices:
-                    (staging / split / f"{_stem(split, i)}.png").write_bytes(_png(arrays.images[split][i]))
-            counts = {split: len(indices) for split, indices in chosen.items()}
-            record = {"source": str(path), "sha256_16": digest, "normal_classes": classes, "images": counts}
-            (staging / "dataset.json").write_text(json.dumps(record, indent=1))
-    except OSError:
-        if (final / "dataset.json").is_file():  # another process wrote the same file's images meanwhile
-            return final
-        raise
-    return final
+
+    def write(staging: Path) -> None:
+        for split, indices in chosen.items():
+            (staging / split).mkdir()
+            for i in indices:
+                (staging / split / f"{_stem(split, i)}.png").write_bytes(_png(arrays.images[split][i]))
+        counts = {split: len(indices) for split, indices in chosen.items()}
+        record = {"source": str(path), "sha256_16": digest, "normal_classes": classes, "images": counts}
+        (staging / "dataset.json").write_text(json.dumps(record, indent=1))
+
+    name = Path("medmnist_png") / f"{path.stem}_{digest}_normal{tag}_v{_PNG_LAYOUT}"
+    return cached_folder(cache_dir, name, "dataset.json", write, f"{path}: writing its images once as PNGs")
 
 
 def _oct2017_lists(

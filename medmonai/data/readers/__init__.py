@@ -21,7 +21,7 @@ from medmonai.data.readers.dicom import dicom_patches
 from medmonai.data.readers.digits import EMBEDDED_DIGITS_SOURCE, digit_datalists, load_embedded_digits
 from medmonai.data.readers.image_sets import PLANE_SUFFIXES, image_set, load_plane
 from medmonai.data.readers.isles import ISLES_MODALITIES, isles_datalist
-from medmonai.data.readers.kermany import OCT_CLASSES, kermany_datalists, patient_id
+from medmonai.data.readers.kermany import kermany_datalists, patient_id
 from medmonai.data.readers.manifests import PATH_KEYS, read_datalist
 from medmonai.data.readers.medmnist import MEDMNIST_KEYS, read_medmnist
 from medmonai.data.readers.mnist import read_idx, read_mnist, read_mnist_npz
@@ -30,7 +30,6 @@ __all__ = [
     "EMBEDDED_DIGITS_SOURCE",
     "ISLES_MODALITIES",
     "MEDMNIST_KEYS",
-    "OCT_CLASSES",
     "PATH_KEYS",
     "PLANE_SUFFIXES",
     "SplitArrays",
