@@ -13,8 +13,7 @@ Nothing here downloads.
 from medmonai.data.datasets import EpochBatchSampler, StackedDataset
 from medmonai.data.io import load_grayscale, load_volume, unit_range, volume_loader
 from medmonai.data.readers.arrays import SplitArrays, array_datalist
-from medmonai.data.readers.brain import brain_mri_datalists, case_name, raise_for_failed
-from medmonai.data.readers.brain_masks import add_brain_masks
+from medmonai.data.readers.brain import case_name, check_cases, raise_for_failed
 from medmonai.data.readers.chest_xray import chestxray14_manifest, chexpert_manifest, dicom_manifest
 from medmonai.data.readers.cohort import CohortManifest
 from medmonai.data.readers.dicom import dicom_patches
@@ -61,9 +60,8 @@ __all__ = [
     "EpochBatchSampler",
     "SplitArrays",
     "StackedDataset",
-    "add_brain_masks",
     "array_datalist",
-    "brain_mri_datalists",
+    "check_cases",
     "raise_for_failed",
     "case_name",
     "dicom_patches",

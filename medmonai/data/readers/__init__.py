@@ -15,8 +15,7 @@ when the source is missing or malformed.
 """
 
 from medmonai.data.readers.arrays import SplitArrays, array_datalist
-from medmonai.data.readers.brain import brain_mri_datalists, case_name, raise_for_failed
-from medmonai.data.readers.brain_masks import add_brain_masks
+from medmonai.data.readers.brain import case_name, check_cases, raise_for_failed
 from medmonai.data.readers.dicom import dicom_patches
 from medmonai.data.readers.digits import EMBEDDED_DIGITS_SOURCE, digit_datalists, load_embedded_digits
 from medmonai.data.readers.image_sets import PLANE_SUFFIXES, image_set, load_plane
@@ -33,9 +32,8 @@ __all__ = [
     "PATH_KEYS",
     "PLANE_SUFFIXES",
     "SplitArrays",
-    "add_brain_masks",
     "array_datalist",
-    "brain_mri_datalists",
+    "check_cases",
     "raise_for_failed",
     "case_name",
     "dicom_patches",
