@@ -22,7 +22,12 @@ from medmonai.data.readers.image_sets import image_set, load_plane
 from medmonai.data.readers.isles import ISLES_MODALITIES, isles_datalist
 from medmonai.data.readers.kermany import kermany_datalists
 from medmonai.data.readers.manifests import read_datalist
-from medmonai.data.readers.medmnist import MEDMNIST_KEYS, read_medmnist
+from medmonai.data.readers.medmnist import (
+    MEDMNIST_KEYS,
+    MEDMNIST_NORMAL_CLASSES,
+    medmnist_normal_classes,
+    read_medmnist,
+)
 from medmonai.data.readers.mnist import read_idx, read_mnist, read_mnist_npz
 from medmonai.data.shards import Preprocess, ShardCache, build_shard_cache
 from medmonai.data.splits import (
@@ -56,6 +61,7 @@ __all__ = [
     "ISLES_MODALITIES",
     "LESION_KINDS",
     "MEDMNIST_KEYS",
+    "MEDMNIST_NORMAL_CLASSES",
     "OCT_CLASSES",
     "EpochBatchSampler",
     "SplitArrays",
@@ -76,6 +82,7 @@ __all__ = [
     "load_embedded_digits",
     "load_grayscale",
     "load_plane",
+    "medmnist_normal_classes",
     "load_volume",
     "parse_classes",
     "read_datalist",

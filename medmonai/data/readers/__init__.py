@@ -22,13 +22,19 @@ from medmonai.data.readers.image_sets import PLANE_SUFFIXES, image_set, load_pla
 from medmonai.data.readers.isles import ISLES_MODALITIES, isles_datalist
 from medmonai.data.readers.kermany import kermany_datalists, patient_id
 from medmonai.data.readers.manifests import PATH_KEYS, read_datalist
-from medmonai.data.readers.medmnist import MEDMNIST_KEYS, read_medmnist
+from medmonai.data.readers.medmnist import (
+    MEDMNIST_KEYS,
+    MEDMNIST_NORMAL_CLASSES,
+    medmnist_normal_classes,
+    read_medmnist,
+)
 from medmonai.data.readers.mnist import read_idx, read_mnist, read_mnist_npz
 
 __all__ = [
     "EMBEDDED_DIGITS_SOURCE",
     "ISLES_MODALITIES",
     "MEDMNIST_KEYS",
+    "MEDMNIST_NORMAL_CLASSES",
     "PATH_KEYS",
     "PLANE_SUFFIXES",
     "SplitArrays",
@@ -43,6 +49,7 @@ __all__ = [
     "kermany_datalists",
     "load_embedded_digits",
     "load_plane",
+    "medmnist_normal_classes",
     "patient_id",
     "read_datalist",
     "read_idx",
