@@ -31,9 +31,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from real_subjects import load_subjects  # noqa: E402
 
-from medmonai.data.readers.brain_masks import _network_mask, _registration_mask  # noqa: E402
 from medmonai.data.synthetic.clinical import clinical_variants  # noqa: E402
 from medmonai.errors import DataError, install_excepthook  # noqa: E402
+from medmonai.transforms.brain.masks import _network_mask, _registration_mask  # noqa: E402
 from medmonai.transforms.brain.network import deepbet_model  # noqa: E402
 from medmonai.utils.outputs import atomic_write_bytes  # noqa: E402
 

@@ -13,17 +13,21 @@ Nothing here downloads.
 from medmonai.data.datasets import EpochBatchSampler, StackedDataset
 from medmonai.data.io import load_grayscale, load_volume, unit_range, volume_loader
 from medmonai.data.readers.arrays import SplitArrays, array_datalist
-from medmonai.data.readers.brain import brain_mri_datalists, case_name, raise_for_failed
-from medmonai.data.readers.brain_masks import add_brain_masks
+from medmonai.data.readers.brain import case_name, check_cases, raise_for_failed
 from medmonai.data.readers.chest_xray import chestxray14_manifest, chexpert_manifest, dicom_manifest
 from medmonai.data.readers.cohort import CohortManifest
 from medmonai.data.readers.dicom import dicom_patches
 from medmonai.data.readers.digits import digit_datalists, load_embedded_digits
 from medmonai.data.readers.image_sets import image_set, load_plane
 from medmonai.data.readers.isles import ISLES_MODALITIES, isles_datalist
-from medmonai.data.readers.kermany import OCT_CLASSES, kermany_datalists
+from medmonai.data.readers.kermany import kermany_datalists
 from medmonai.data.readers.manifests import read_datalist
-from medmonai.data.readers.medmnist import MEDMNIST_KEYS, read_medmnist
+from medmonai.data.readers.medmnist import (
+    MEDMNIST_KEYS,
+    MEDMNIST_NORMAL_CLASSES,
+    medmnist_normal_classes,
+    read_medmnist,
+)
 from medmonai.data.readers.mnist import read_idx, read_mnist, read_mnist_npz
 from medmonai.data.shards import Preprocess, ShardCache, build_shard_cache
 from medmonai.data.splits import (
@@ -40,6 +44,7 @@ from medmonai.data.synthetic.embedded_isles import embedded_siss
 from medmonai.data.synthetic.embedded_oct import embedded_oct
 from medmonai.data.synthetic.embedded_slices import embedded_brain_slices
 from medmonai.data.synthetic.population import simulate_population
+from medmonai.data.synthetic.retina import OCT_CLASSES
 
 __all__ = [
     "CohortManifest",
@@ -56,13 +61,13 @@ __all__ = [
     "ISLES_MODALITIES",
     "LESION_KINDS",
     "MEDMNIST_KEYS",
+    "MEDMNIST_NORMAL_CLASSES",
     "OCT_CLASSES",
     "EpochBatchSampler",
     "SplitArrays",
     "StackedDataset",
-    "add_brain_masks",
     "array_datalist",
-    "brain_mri_datalists",
+    "check_cases",
     "raise_for_failed",
     "case_name",
     "dicom_patches",
@@ -77,6 +82,7 @@ __all__ = [
     "load_embedded_digits",
     "load_grayscale",
     "load_plane",
+    "medmnist_normal_classes",
     "load_volume",
     "parse_classes",
     "read_datalist",

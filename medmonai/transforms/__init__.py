@@ -3,6 +3,7 @@
 from medmonai.transforms.anomaly.array import ANOMALY_KINDS, SyntheticAnomalies
 from medmonai.transforms.brain.array import ExtractBrain, N4BiasCorrection
 from medmonai.transforms.brain.dictionary import ExtractBraind, N4BiasCorrectiond
+from medmonai.transforms.brain.masks import add_brain_masks
 from medmonai.transforms.brain.registration import BrainExtraction, extract_brain
 from medmonai.transforms.channel.array import SelectChannel
 from medmonai.transforms.channel.dictionary import SelectModalityd
@@ -44,5 +45,6 @@ __all__ = [
     "SelectModalityd",
     "SimpleITKNormalize",
     "SimpleITKNormalized",
+    "add_brain_masks",
     "extract_brain",
 ]

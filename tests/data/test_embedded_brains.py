@@ -4,7 +4,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from medmonai.data import LESION_KINDS, brain_mri_datalists, embedded_brains
+from medmonai.apps.brain_mri import brain_mri_datalists
+from medmonai.data import LESION_KINDS, embedded_brains
 from medmonai.data.synthetic.embedded_brains import HELDOUT_STRENGTH, TRAIN_CONTRASTS, TRAIN_STRENGTH
 from medmonai.errors import ConfigError
 

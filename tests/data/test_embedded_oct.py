@@ -9,8 +9,7 @@ import pytest
 from scipy import ndimage
 
 from medmonai.data import embedded_oct, kermany_datalists
-from medmonai.data.readers.kermany import OCT_CLASSES
-from medmonai.data.synthetic.retina import random_anatomy, retina_bscan
+from medmonai.data.synthetic.retina import OCT_CLASSES, random_anatomy, retina_bscan
 from medmonai.errors import ConfigError
 
 

@@ -3,7 +3,8 @@ import pytest
 from PIL import Image
 
 from medmonai.data.io import load_grayscale
-from medmonai.data.readers.kermany import OCT_CLASSES, kermany_datalists, patient_id
+from medmonai.data.readers.kermany import kermany_datalists, patient_id
+from medmonai.data.synthetic.retina import OCT_CLASSES
 from medmonai.errors import ConfigError, DataError
 
 

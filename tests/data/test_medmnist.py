@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from medmonai.data.readers.medmnist import MEDMNIST_KEYS, read_medmnist
-from medmonai.errors import DataError
+from medmonai.data.readers.medmnist import MEDMNIST_KEYS, medmnist_normal_classes, read_medmnist
+from medmonai.errors import ConfigError, DataError
 from tests.conftest import real_digit_arrays
 
 
@@ -72,3 +72,21 @@ def test_missing_and_unreadable_files(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(DataError, match=r"bad\.npz: not a readable \.npz file"):
         read_medmnist(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize(
+    "name, given, expected",
+    [
+        ("pneumoniamnist.npz", "auto", [0]),
+        ("octmnist_64.npz", "auto", [3]),
+        ("breastmnist.npz", "0,1", [0, 1]),
+        ("pneumoniamnist.npz", "all", None),
+    ],
+)
+def test_the_normal_classes_come_from_the_file_name_unless_given(name, given, expected):
+    assert medmnist_normal_classes(f"/data/{name}", given) == expected
+
+
+def test_a_file_without_default_normal_classes_needs_them_given():
+    with pytest.raises(ConfigError, match=r"bloodmnist\.npz: set normal_classes; only PneumoniaMNIST and OCTMNIST"):
+        medmnist_normal_classes("/data/bloodmnist.npz")

@@ -6,9 +6,10 @@ generator, with masks). A user's ``dataset_dir`` is one of:
 
 - a MedMNIST ``.npz`` (e.g. ``pneumoniamnist.npz``): training and validation images are the normal-class images of
   its own ``train`` and ``val`` splits, and its ``test`` split is the labelled test set (``label`` 0 for the normal
-  classes, 1 for the others; no masks). The normal classes are those :mod:`medmonai.apps.one_class` uses
-  (PneumoniaMNIST 0, OCTMNIST 3), or ``normal_classes``. The images are written once as lossless PNGs into
-  ``cache_dir``, under a name holding the file's SHA-256, since the loading transforms read files;
+  classes, 1 for the others; no masks). The normal classes are ``normal_classes``, or by the file's name
+  (:func:`medmonai.data.readers.medmnist.medmnist_normal_classes`: PneumoniaMNIST 0, OCTMNIST 3). The images are
+  written once as lossless PNGs into ``cache_dir``, under a name holding the file's SHA-256, since the loading
+  transforms read files;
 - a Kermany ``OCT2017`` folder (``train/NORMAL`` and the other classes, read by
   :func:`medmonai.data.readers.kermany_datalists`): NORMAL training B-scans split by patient into train and
   validation, and every ``test`` image labelled 0 (NORMAL) or 1 (CNV, DME, DRUSEN);
@@ -31,18 +32,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from medmonai.apps.one_class.data import DEFAULT_NORMAL_CLASSES
+from medmonai.data.cache import cached_folder
 from medmonai.data.io import unit_range
 from medmonai.data.readers.arrays import SplitArrays
 from medmonai.data.readers.image_sets import image_set
-from medmonai.data.readers.kermany import OCT_CLASSES, kermany_datalists
-from medmonai.data.readers.medmnist import read_medmnist
-from medmonai.data.splits import parse_classes, split_by_group
+from medmonai.data.readers.kermany import kermany_datalists
+from medmonai.data.readers.medmnist import medmnist_normal_classes, read_medmnist
+from medmonai.data.splits import split_by_group
 from medmonai.data.synthetic.embedded_slices import embedded_brain_slices
-from medmonai.data.synthetic.template import default_cache_dir
+from medmonai.data.synthetic.retina import OCT_CLASSES
 from medmonai.errors import ConfigError, DataError
 from medmonai.keys import Keys
-from medmonai.utils.outputs import atomic_directory
 
 __all__ = ["EMBEDDED_CHANNELS", "channel_names", "gan_datalists", "labelled_test_set"]
 
@@ -127,19 +127,6 @@ def _item(path: str | Path, subject: str, label: int, kind: str | int) -> dict:
     return {str(Keys.IMAGE): [str(path)], "subject_id": subject, "slice": -1, str(Keys.LABEL): label, "class": kind}
 
 
-def _medmnist_normal_classes(path: Path, normal_classes: str | int | Sequence[int] | None) -> list[int] | None:
-    """The normal labels: given, or by the file name as ``medmnist_ae_anomaly`` infers them."""
-    if normal_classes != "auto":
-        return parse_classes(normal_classes)
-    name = path.name.lower()
-    for prefix, classes in DEFAULT_NORMAL_CLASSES.items():
-        if name.startswith(prefix):
-            return classes
-    raise ConfigError(
-        f"{path}: set normal_classes (e.g. 0); only PneumoniaMNIST (0) and OCTMNIST (3) files have defaults"
-    )
-
-
 def _medmnist_lists(
     path: Path,
     shape: tuple[int, int],
@@ -149,7 +136,7 @@ def _medmnist_lists(
 ) -> dict[str, list[dict]]:
     """Normal ``train`` and ``val`` images and the whole labelled ``test`` split of a MedMNIST file, as PNG items."""
     arrays = read_medmnist(path)
-    classes = _medmnist_normal_classes(path, normal_classes)
+    classes = medmnist_normal_classes(path, normal_classes)
     normal = {s: np.ones(len(y), bool) if classes is None else np.isin(y, classes) for s, y in arrays.labels.items()}
     for split in ("train", "val"):
         if not normal[split].any():
@@ -201,24 +188,18 @@ def _png_folder(
             sha.update(block)
     digest = sha.hexdigest()[:16]
     tag = "all" if classes is None else "-".join(map(str, classes))
-    final = Path(cache_dir or default_cache_dir()) / "medmnist_png" / f"{path.stem}_{digest}_normal{tag}_v{_PNG_LAYOUT}"
-    if (final / "dataset.json").is_file():
-        return final
-    logger.info(f"{path}: writing its images once as PNGs into {final}")
-    try:
-        with atomic_directory(final) as staging:  # a half-written folder is never visible
-            for split, indices in chosen.items():
-                (staging / split).mkdir()
-                for i in indices:
-                    (staging / split / f"{_stem(split, i)}.png").write_bytes(_png(arrays.images[split][i]))
-            counts = {split: len(indices) for split, indices in chosen.items()}
-            record = {"source": str(path), "sha256_16": digest, "normal_classes": classes, "images": counts}
-            (staging / "dataset.json").write_text(json.dumps(record, indent=1))
-    except OSError:
-        if (final / "dataset.json").is_file():  # another process wrote the same file's images meanwhile
-            return final
-        raise
-    return final
+
+    def write(staging: Path) -> None:
+        for split, indices in chosen.items():
+            (staging / split).mkdir()
+            for i in indices:
+                (staging / split / f"{_stem(split, i)}.png").write_bytes(_png(arrays.images[split][i]))
+        counts = {split: len(indices) for split, indices in chosen.items()}
+        record = {"source": str(path), "sha256_16": digest, "normal_classes": classes, "images": counts}
+        (staging / "dataset.json").write_text(json.dumps(record, indent=1))
+
+    name = Path("medmnist_png") / f"{path.stem}_{digest}_normal{tag}_v{_PNG_LAYOUT}"
+    return cached_folder(cache_dir, name, "dataset.json", write, f"{path}: writing its images once as PNGs")
 
 
 def _oct2017_lists(

@@ -12,7 +12,7 @@ from ignite.engine import Engine
 from sklearn.metrics import roc_curve
 from torch.utils.data import Dataset
 
-from medmonai.data.readers.kermany import OCT_CLASSES
+from medmonai.data.synthetic.retina import OCT_CLASSES
 from medmonai.handlers.score_buffer import ScoreBuffer
 from medmonai.keys import Keys
 from medmonai.metrics import auroc_ap

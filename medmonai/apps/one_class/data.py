@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from medmonai.data.io import load_grayscale, unit_range
 from medmonai.data.readers.dicom import dicom_patches
 from medmonai.data.readers.digits import load_embedded_digits
-from medmonai.data.readers.medmnist import read_medmnist
+from medmonai.data.readers.medmnist import MEDMNIST_NORMAL_CLASSES, medmnist_normal_classes, read_medmnist
 from medmonai.data.readers.mnist import read_mnist
 from medmonai.data.readers.scans import image_folder
 from medmonai.data.splits import parse_classes, stratified_split
@@ -32,7 +32,7 @@ __all__ = ["OneClassSets", "one_class_sets", "one_class_items", "DEFAULT_NORMAL_
 
 logger = logging.getLogger(__name__)
 # normal classes per data set, as reference 004 trains them
-DEFAULT_NORMAL_CLASSES = {"pneumoniamnist": [0], "octmnist": [3], "mnist": None, "digits": [0]}
+DEFAULT_NORMAL_CLASSES = {**MEDMNIST_NORMAL_CLASSES, "mnist": None, "digits": [0]}
 
 
 @dataclass
@@ -78,14 +78,10 @@ def _load(dataset: str, dataset_dir: str, seed: int, test_fraction: float) -> tu
 
 
 def _normal_classes(dataset: str, dataset_dir: str, normal_classes) -> list[int] | None:
+    if dataset == "medmnist":
+        return medmnist_normal_classes(dataset_dir, normal_classes)
     if normal_classes != "auto":
         return parse_classes(normal_classes)
-    if dataset == "medmnist":
-        name = Path(dataset_dir).name.lower()
-        for key, classes in DEFAULT_NORMAL_CLASSES.items():
-            if name.startswith(key):
-                return classes
-        raise ConfigError(f"{dataset_dir}: set normal_classes; only PneumoniaMNIST and OCTMNIST have defaults")
     return DEFAULT_NORMAL_CLASSES[dataset]
 
 

@@ -24,7 +24,6 @@ from medmonai.apps.population.association import (
     genomic_inflation,
     manhattan_figure,
     qq_figure,
-    read_genotypes,
     simes,
     variant_tests,
 )
@@ -97,7 +96,6 @@ __all__ = [
     "probe_table",
     "qq_figure",
     "read_embeddings",
-    "read_genotypes",
     "selection_figure",
     "simes",
     "subgroup_metrics",

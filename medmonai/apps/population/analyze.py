@@ -48,7 +48,6 @@ from medmonai.apps.population.association import (
     genomic_inflation,
     manhattan_figure,
     qq_figure,
-    read_genotypes,
     simes,
     variant_tests,
 )
@@ -65,6 +64,7 @@ from medmonai.apps.population.subgroups import (
 )
 from medmonai.apps.population.visualise import MAP_METHODS, covariate_maps_figure, embedding_map
 from medmonai.data.readers.cohort import CohortManifest
+from medmonai.data.readers.genotypes import read_genotypes
 from medmonai.data.splits import subject_split
 from medmonai.errors import ConfigError, DataError
 from medmonai.utils.outputs import StagedFiles, figure_png_bytes, json_bytes, read_json

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from medmonai.data.readers.cohort import CohortManifest
+from medmonai.data.readers.genotypes import read_genotypes
 from medmonai.data.shards import Preprocess, ShardCache, build_shard_cache
 from medmonai.data.splits import subject_split
 from medmonai.data.synthetic.population import simulate_population
@@ -64,8 +65,6 @@ class PopulationData:
 
 
 def _check_genotypes(path: str, subject_ids: np.ndarray) -> None:
-    from medmonai.apps.population.association import read_genotypes  # statsmodels: the analysis extra
-
     read_genotypes(path, subject_ids)
 
 

@@ -15,28 +15,31 @@ when the source is missing or malformed.
 """
 
 from medmonai.data.readers.arrays import SplitArrays, array_datalist
-from medmonai.data.readers.brain import brain_mri_datalists, case_name, raise_for_failed
-from medmonai.data.readers.brain_masks import add_brain_masks
+from medmonai.data.readers.brain import case_name, check_cases, raise_for_failed
 from medmonai.data.readers.dicom import dicom_patches
 from medmonai.data.readers.digits import EMBEDDED_DIGITS_SOURCE, digit_datalists, load_embedded_digits
 from medmonai.data.readers.image_sets import PLANE_SUFFIXES, image_set, load_plane
 from medmonai.data.readers.isles import ISLES_MODALITIES, isles_datalist
-from medmonai.data.readers.kermany import OCT_CLASSES, kermany_datalists, patient_id
+from medmonai.data.readers.kermany import kermany_datalists, patient_id
 from medmonai.data.readers.manifests import PATH_KEYS, read_datalist
-from medmonai.data.readers.medmnist import MEDMNIST_KEYS, read_medmnist
+from medmonai.data.readers.medmnist import (
+    MEDMNIST_KEYS,
+    MEDMNIST_NORMAL_CLASSES,
+    medmnist_normal_classes,
+    read_medmnist,
+)
 from medmonai.data.readers.mnist import read_idx, read_mnist, read_mnist_npz
 
 __all__ = [
     "EMBEDDED_DIGITS_SOURCE",
     "ISLES_MODALITIES",
     "MEDMNIST_KEYS",
-    "OCT_CLASSES",
+    "MEDMNIST_NORMAL_CLASSES",
     "PATH_KEYS",
     "PLANE_SUFFIXES",
     "SplitArrays",
-    "add_brain_masks",
     "array_datalist",
-    "brain_mri_datalists",
+    "check_cases",
     "raise_for_failed",
     "case_name",
     "dicom_patches",
@@ -46,6 +49,7 @@ __all__ = [
     "kermany_datalists",
     "load_embedded_digits",
     "load_plane",
+    "medmnist_normal_classes",
     "patient_id",
     "read_datalist",
     "read_idx",

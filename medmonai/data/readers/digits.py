@@ -11,11 +11,11 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.datasets import load_digits
 
+from medmonai.data.canvas import fit_to_canvas
 from medmonai.data.io import unit_range
 from medmonai.data.readers.arrays import SplitArrays, array_datalist
 from medmonai.data.readers.mnist import read_mnist
 from medmonai.data.splits import parse_classes, select_classes, stratified_split
-from medmonai.transforms.spatial import FitToCanvas
 
 __all__ = ["EMBEDDED_DIGITS_SOURCE", "digit_datalists", "load_embedded_digits"]
 
@@ -35,8 +35,8 @@ def load_embedded_digits() -> SplitArrays:
     """
     bunch = load_digits()
     images = (bunch.images / 16.0).astype(np.float32)
-    # FitToCanvas resizes every channel alike, so the stack of N digits goes through in one call.
-    canvas = np.asarray(FitToCanvas(box_size=(20, 20), canvas_size=(28, 28))(images), dtype=np.float32)
+    # every channel is resized alike, so the stack of N digits goes through in one call
+    canvas = np.asarray(fit_to_canvas(images, box_size=(20, 20), canvas_size=(28, 28)), dtype=np.float32)
     return SplitArrays({"all": canvas}, {"all": bunch.target.astype(np.int64)}, EMBEDDED_DIGITS_SOURCE)
 
 

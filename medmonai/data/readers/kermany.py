@@ -10,12 +10,13 @@ import numpy as np
 from medmonai.data.io import check_images
 from medmonai.data.readers.scans import image_folder
 from medmonai.data.splits import split_by_group
+from medmonai.data.synthetic.embedded_oct import embedded_oct
+from medmonai.data.synthetic.retina import OCT_CLASSES
 from medmonai.errors import ConfigError, DataError
 
-__all__ = ["OCT_CLASSES", "kermany_datalists", "patient_id"]
+__all__ = ["kermany_datalists", "patient_id"]
 
 logger = logging.getLogger(__name__)
-OCT_CLASSES = ("NORMAL", "CNV", "DME", "DRUSEN")  # label = index; NORMAL is 0
 OCT_MIN_SIDE = 32  # OCT B-scans are hundreds of pixels wide; smaller is not a B-scan
 _LAYOUT = "expected OCT2017/{train,test}/{CNV,DME,DRUSEN,NORMAL}/<CLASS>-<patient>-<n>.jpeg"
 _WHERE = "Get it from https://data.mendeley.com/datasets/rscbjbr9sj (Kermany et al., Cell 2018)."
@@ -94,8 +95,6 @@ def kermany_datalists(
     if test_set not in ("all", "reference500") or not 0.0 < val_fraction < 1.0:
         raise ConfigError(f"test_set must be all or reference500 and 0 < val_fraction < 1, got {test_set!r}")
     if not dataset_dir:
-        from medmonai.data.synthetic.embedded_oct import embedded_oct  # the generator draws these classes
-
         dataset_dir = embedded_oct(cache_dir)
         logger.warning(f"no dataset_dir: using the embedded SYNTHETIC OCT B-scans in {dataset_dir}")
     root = Path(dataset_dir).expanduser()

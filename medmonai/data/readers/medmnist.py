@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from medmonai.data.readers.arrays import SplitArrays
-from medmonai.errors import DataError
+from medmonai.data.splits import parse_classes
+from medmonai.errors import ConfigError, DataError
 
-__all__ = ["MEDMNIST_KEYS", "read_medmnist"]
+__all__ = ["MEDMNIST_KEYS", "MEDMNIST_NORMAL_CLASSES", "medmnist_normal_classes", "read_medmnist"]
 
 MEDMNIST_KEYS = ("train_images", "train_labels", "val_images", "val_labels", "test_images", "test_labels")
+# the normal labels of the MedMNIST sets with one normal class, by file name prefix (as reference 004 trains them)
+MEDMNIST_NORMAL_CLASSES = {"pneumoniamnist": [0], "octmnist": [3]}
 _LUMA = np.array([0.299, 0.587, 0.114])
 
 
@@ -66,3 +70,27 @@ def read_medmnist(path: str | Path) -> SplitArrays:
         images[split] = _images(arrays[f"{split}_images"], path, f"{split}_images")
         labels[split] = _labels(arrays[f"{split}_labels"], len(images[split]), path, f"{split}_labels")
     return SplitArrays(images, labels, str(path))
+
+
+def medmnist_normal_classes(
+    path: str | Path, normal_classes: str | int | Sequence[int] | None = "auto"
+) -> list[int] | None:
+    """The normal labels of a MedMNIST file: ``normal_classes`` as given, or, for ``"auto"``, by the file's name.
+
+    Args:
+        path: the ``.npz`` file; with ``"auto"``, its name picks the labels (:data:`MEDMNIST_NORMAL_CLASSES`).
+        normal_classes: a list, ``"all"``, a string like ``"0,1"``, or ``"auto"``. Defaults to ``"auto"``.
+
+    Returns:
+        The normal labels; None means every class.
+
+    Raises:
+        ConfigError: ``normal_classes`` is malformed, or ``"auto"`` for a file without defaults.
+    """
+    if normal_classes != "auto":
+        return parse_classes(normal_classes)
+    name = Path(path).name.lower()
+    for prefix, classes in MEDMNIST_NORMAL_CLASSES.items():
+        if name.startswith(prefix):
+            return list(classes)
+    raise ConfigError(f"{path}: set normal_classes; only PneumoniaMNIST and OCTMNIST have defaults (0 and 3)")

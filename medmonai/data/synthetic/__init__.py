@@ -24,15 +24,12 @@ from medmonai.data.synthetic.clinical import (
 )
 from medmonai.data.synthetic.contrast import CONTRASTS, label_map, synthesize, tissue_intensities
 from medmonai.data.synthetic.deformation import DEFAULT_SCALES, deform, random_coordinates, resample, smooth_field
+from medmonai.data.synthetic.embedded_slices import embedded_brain_slices
 from medmonai.data.synthetic.lesions import LESION_KINDS, add_lesions, lesion_blob, stroke_mask
 from medmonai.data.synthetic.phantom import synthetic_labels, synthetic_subject, template_subject
+from medmonai.data.synthetic.population import simulate_population
 from medmonai.data.synthetic.scanner import SCANNER_RANGES, scanner_effects
 from medmonai.data.synthetic.tissues import TISSUE_LABELS, Tissues, load_tissues
-
-# isort: split
-# the embedded data sets are built from the generator above (embedded_brains imports it from this package)
-from medmonai.data.synthetic.embedded_slices import embedded_brain_slices
-from medmonai.data.synthetic.population import simulate_population
 
 __all__ = [
     "CLINICAL_VARIANTS",

@@ -28,27 +28,20 @@ drawn settings, and the training and held-out ranges).
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
 
-from medmonai.data.synthetic import (
-    LESION_KINDS,
-    Tissues,
-    add_lesions,
-    load_tissues,
-    scanner_effects,
-    synthetic_subject,
-    template_subject,
-)
-from medmonai.data.synthetic.template import default_cache_dir, generator_version, save_volume
+from medmonai.data.cache import cached_folder
+from medmonai.data.synthetic.lesions import LESION_KINDS, add_lesions
+from medmonai.data.synthetic.phantom import synthetic_subject, template_subject
+from medmonai.data.synthetic.scanner import scanner_effects
+from medmonai.data.synthetic.template import generator_version, save_volume
+from medmonai.data.synthetic.tissues import Tissues, load_tissues
 from medmonai.errors import ConfigError
-from medmonai.utils.outputs import atomic_directory
 
 __all__ = ["HELDOUT_STRENGTH", "LESION_KINDS", "TRAIN_CONTRASTS", "TRAIN_STRENGTH", "embedded_brains"]
 
-logger = logging.getLogger(__name__)
 TRAIN_CONTRASTS = {"t1": 0.4, "t2": 0.15, "flair": 0.15, "dwi": 0.1, "random": 0.2}
 TRAIN_STRENGTH = (0.4, 1.0)
 HELDOUT_STRENGTH = (1.6, 1.8)
@@ -132,19 +125,15 @@ def embedded_brains(
         ConfigError: a count < 1, ``resolution`` not 1 or 2, or nilearn missing.
     """
     _check_counts(n_train, n_val, n_test_lesion, n_test_healthy, resolution)
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
     counts = f"t{n_train}_v{n_val}_l{n_test_lesion}_h{n_test_healthy}"
-    final = cache / f"brains_{generator_version()}_{counts}_seed{seed}_res{resolution}"
-    if (final / "dataset.json").is_file():
-        return final / "dataset.json"
-    logger.info(f"generating the embedded brain population from the MNI152 template into {final}")
-    tissues = load_tissues(resolution)
-    plan = _plan(n_train, n_val, n_test_lesion, n_test_healthy)
-    sections = {"train": "training", "val": "validation", "test": "test"}
-    dataset: dict = {"name": "medmonai embedded brain population", "seed": seed, "resolution": resolution}
-    dataset.update({v: [] for v in sections.values()})
-    records, subjects = [], []
-    with atomic_directory(final) as staging:  # a half-written data set is never visible
+
+    def write(staging: Path) -> None:
+        tissues = load_tissues(resolution)
+        plan = _plan(n_train, n_val, n_test_lesion, n_test_healthy)
+        sections = {"train": "training", "val": "validation", "test": "test"}
+        dataset: dict = {"name": "medmonai embedded brain population", "seed": seed, "resolution": resolution}
+        dataset.update({v: [] for v in sections.values()})
+        records, subjects = [], []
         for i, (split, name, kind) in enumerate(plan):
             (staging / split).mkdir(exist_ok=True)
             out = _subject(tissues, staging / split, name, seed * 100_000 + i, split != "train", kind)
@@ -155,4 +144,7 @@ def embedded_brains(
         (staging / "lesions.json").write_text(json.dumps({"kinds": LESION_KINDS, "cases": records}, indent=1))
         (staging / "subjects.json").write_text(json.dumps({"ranges": _ranges(), "subjects": subjects}, indent=1))
         (staging / "dataset.json").write_text(json.dumps(dataset, indent=1))
-    return final / "dataset.json"
+
+    name = f"brains_{generator_version()}_{counts}_seed{seed}_res{resolution}"
+    announce = "generating the embedded brain population from the MNI152 template"
+    return cached_folder(cache_dir, name, "dataset.json", write, announce) / "dataset.json"

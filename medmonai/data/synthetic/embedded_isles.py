@@ -21,20 +21,22 @@ reader then reads them like the real data.
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-from medmonai.data.synthetic import Tissues, load_tissues, scanner_effects, stroke_mask, synthesize, synthetic_labels
-from medmonai.data.synthetic.template import default_cache_dir, generator_version, save_volume
+from medmonai.data.cache import cached_folder
+from medmonai.data.synthetic.contrast import synthesize
+from medmonai.data.synthetic.lesions import stroke_mask
+from medmonai.data.synthetic.phantom import synthetic_labels
+from medmonai.data.synthetic.scanner import scanner_effects
+from medmonai.data.synthetic.template import generator_version, save_volume
+from medmonai.data.synthetic.tissues import Tissues, load_tissues
 from medmonai.errors import ConfigError
-from medmonai.utils.outputs import atomic_directory
 
 __all__ = ["embedded_siss"]
 
-logger = logging.getLogger(__name__)
 _MODALITIES = ("DWI", "Flair", "T1", "T2")
 _CONTRASTS = {"DWI": "dwi", "Flair": "flair", "T1": "t1", "T2": "t2"}
 
@@ -85,16 +87,15 @@ def embedded_siss(cache_dir: str | Path | None = None, n_cases: int = 12, seed: 
     """
     if n_cases < 2 or resolution not in (1, 2):
         raise ConfigError(f"n_cases must be >= 2 and resolution 1 or 2, got {n_cases} and {resolution}")
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    final = cache / f"siss_embedded_{generator_version()}_n{n_cases}_seed{seed}_res{resolution}"
-    if (final / "SISS2015_Training").is_dir():
-        return final / "SISS2015_Training"
-    logger.info(f"generating {n_cases} embedded SISS cases from the MNI152 template into {final}")
-    tissues = load_tissues(resolution)
-    with atomic_directory(final) as staging:  # a half-written data set is never visible
+
+    def write(staging: Path) -> None:
+        tissues = load_tissues(resolution)
         root = staging / "SISS2015_Training"
         cases = [_write_case(root, i + 1, tissues, seed * 1000 + i) for i in range(n_cases)]
         (staging / "cases.json").write_text(
             json.dumps({"seed": seed, "resolution": resolution, "cases": cases}, indent=1)
         )
-    return final / "SISS2015_Training"
+
+    name = f"siss_embedded_{generator_version()}_n{n_cases}_seed{seed}_res{resolution}"
+    announce = f"generating {n_cases} embedded SISS cases from the MNI152 template"
+    return cached_folder(cache_dir, name, "SISS2015_Training", write, announce) / "SISS2015_Training"

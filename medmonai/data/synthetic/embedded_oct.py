@@ -9,21 +9,18 @@ show that the workflow runs and separates the phantoms' findings; they say nothi
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from medmonai.data.readers.kermany import OCT_CLASSES
-from medmonai.data.synthetic.retina import random_anatomy, retina_bscan
-from medmonai.data.synthetic.template import default_cache_dir, generator_version
+from medmonai.data.cache import cached_folder
+from medmonai.data.synthetic.retina import OCT_CLASSES, random_anatomy, retina_bscan
+from medmonai.data.synthetic.template import generator_version
 from medmonai.errors import ConfigError
-from medmonai.utils.outputs import atomic_directory
 
 __all__ = ["embedded_oct"]
 
-logger = logging.getLogger(__name__)
 _SOURCES = (Path(__file__).with_name("retina.py"), Path(__file__))
 
 
@@ -55,17 +52,13 @@ def embedded_oct(
             "embedded OCT needs normal_patients >= 2, test_patients >= 1 and scans_per_patient >= 1, got "
             f"{normal_patients}, {test_patients} and {scans_per_patient}"
         )
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
     counts = f"n{normal_patients}x{scans_per_patient}_t{test_patients}"
-    final = cache / f"oct_synthetic_{generator_version(_SOURCES)}_{counts}_seed{seed}"
-    if (final / "OCT2017").is_dir():
-        return final / "OCT2017"
-    logger.info(f"generating the embedded synthetic OCT data set into {final}")
     plan = {
         "train": {name: (normal_patients, scans_per_patient) if name == "NORMAL" else (2, 2) for name in OCT_CLASSES},
         "test": {name: (test_patients, 2) for name in OCT_CLASSES},
     }
-    with atomic_directory(final) as staging:  # a half-written data set is never visible
+
+    def write(staging: Path) -> None:
         for split_index, (split, classes) in enumerate(plan.items()):
             for class_index, (name, (patients, scans)) in enumerate(classes.items()):
                 folder = staging / "OCT2017" / split / name
@@ -78,4 +71,7 @@ def embedded_oct(
                         image = Image.fromarray(retina_bscan(name, rng, anatomy))
                         image.save(folder / f"{name}-{patient}-{n}.jpeg", quality=90)
         (staging / "generation.json").write_text(json.dumps({"synthetic": True, "seed": seed, "plan": plan}, indent=1))
-    return final / "OCT2017"
+
+    name = f"oct_synthetic_{generator_version(_SOURCES)}_{counts}_seed{seed}"
+    announce = "generating the embedded synthetic OCT data set"
+    return cached_folder(cache_dir, name, "OCT2017", write, announce) / "OCT2017"

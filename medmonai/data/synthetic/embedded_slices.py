@@ -31,7 +31,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,18 +38,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from medmonai.data.cache import cached_folder
 from medmonai.data.synthetic.contrast import CONTRASTS, label_map, synthesize
 from medmonai.data.synthetic.deformation import random_coordinates, resample
 from medmonai.data.synthetic.embedded_brains import TRAIN_STRENGTH
 from medmonai.data.synthetic.lesions import LESION_KINDS, add_lesions
-from medmonai.data.synthetic.template import default_cache_dir, generator_version
+from medmonai.data.synthetic.template import generator_version
 from medmonai.data.synthetic.tissues import Tissues, load_tissues
 from medmonai.errors import ConfigError
-from medmonai.utils.outputs import atomic_directory
 
 __all__ = ["BAND", "SLICES_PER_SUBJECT", "embedded_brain_slices"]
 
-logger = logging.getLogger(__name__)
 BAND = (0.35, 0.65)  # the slices kept: this fraction of the brain's axial extent, from its bottom
 SLICES_PER_SUBJECT = 10  # at most, per subject
 _MARGIN = 8  # slices synthesised beyond the band on each side (filters and the mass effect reach past its edge)
@@ -251,34 +249,28 @@ def embedded_brain_slices(
     contrasts = (contrasts,) if isinstance(contrasts, str) else tuple(str(c) for c in contrasts)
     counts = {"n_train": n_train, "n_val": n_val, "n_test_healthy": n_test_healthy, "n_test_lesion": n_test_lesion}
     _check(image_size, counts, contrasts)
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
     setting = f"s{image_size}_t{n_train}_v{n_val}_h{n_test_healthy}_l{n_test_lesion}_{'-'.join(contrasts)}"
-    final = cache / f"brain_slices_{generator_version()}_{setting}_seed{seed}"
-    if (final / "dataset.json").is_file():
-        return final
-    logger.info(f"generating the embedded synthetic brain slices from the MNI152 template into {final}")
-    try:
-        with atomic_directory(final) as staging:  # a half-written data set is never visible
-            made = _generate(staging, image_size, counts, contrasts, seed)
-            for split, rows in made["rows"].items():
-                (staging / f"{split}.csv").write_bytes(_manifest(rows, contrasts))
-            dataset = {
-                "name": "medmonai embedded brain slices (SYNTHETIC phantoms from the MNI152 template)",
-                "synthetic": True,
-                "seed": seed,
-                "image_size": image_size,
-                "contrasts": list(contrasts),
-            }
-            for split, section in _SPLITS.items():
-                dataset[section] = [
-                    {"image": [row[c] for c in contrasts], **{k: row[k] for k in ("subject_id", "label", "mask")}}
-                    for row in made["rows"][split]
-                ]
-            (staging / "dataset.json").write_text(json.dumps(dataset, indent=1))
-            subjects = {"band": BAND, "kinds": LESION_KINDS, "subjects": made["subjects"]}
-            (staging / "subjects.json").write_text(json.dumps(subjects, indent=1))
-    except OSError:
-        if (final / "dataset.json").is_file():  # another process wrote the same setting meanwhile
-            return final
-        raise
-    return final
+
+    def write(staging: Path) -> None:
+        made = _generate(staging, image_size, counts, contrasts, seed)
+        for split, rows in made["rows"].items():
+            (staging / f"{split}.csv").write_bytes(_manifest(rows, contrasts))
+        dataset = {
+            "name": "medmonai embedded brain slices (SYNTHETIC phantoms from the MNI152 template)",
+            "synthetic": True,
+            "seed": seed,
+            "image_size": image_size,
+            "contrasts": list(contrasts),
+        }
+        for split, section in _SPLITS.items():
+            dataset[section] = [
+                {"image": [row[c] for c in contrasts], **{k: row[k] for k in ("subject_id", "label", "mask")}}
+                for row in made["rows"][split]
+            ]
+        (staging / "dataset.json").write_text(json.dumps(dataset, indent=1))
+        subjects = {"band": BAND, "kinds": LESION_KINDS, "subjects": made["subjects"]}
+        (staging / "subjects.json").write_text(json.dumps(subjects, indent=1))
+
+    name = f"brain_slices_{generator_version()}_{setting}_seed{seed}"
+    announce = "generating the embedded synthetic brain slices from the MNI152 template"
+    return cached_folder(cache_dir, name, "dataset.json", write, announce)

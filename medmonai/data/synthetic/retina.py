@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from medmonai.data.readers.kermany import OCT_CLASSES
+__all__ = ["OCT_CLASSES", "RetinaAnatomy", "random_anatomy", "retina_bscan"]
 
-__all__ = ["RetinaAnatomy", "random_anatomy", "retina_bscan"]
+OCT_CLASSES = ("NORMAL", "CNV", "DME", "DRUSEN")  # the Kermany OCT2017 classes; label = index, NORMAL is 0
 
 # name, thickness in pixels away from the fovea (at height 240), reflectivity: inner to outer retina
 _LAYERS = (

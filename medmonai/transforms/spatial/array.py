@@ -8,10 +8,10 @@ import numpy as np
 import torch
 from monai.config import NdarrayOrTensor
 from monai.data import MetaTensor
-from monai.transforms import Resize, SpatialPad, SpatialResample, Transform
-from monai.utils import TransformBackends, convert_to_dst_type, ensure_tuple
+from monai.transforms import SpatialResample, Transform
+from monai.utils import TransformBackends
 
-from medmonai.errors import ConfigError
+from medmonai.data.canvas import canvas_sizes, fit_to_canvas
 
 __all__ = ["FitToCanvas", "isotropic_grid", "resample_to_grid"]
 
@@ -20,8 +20,9 @@ class FitToCanvas(Transform):
     """Resize an image into a box and centre the box on a larger zero canvas.
 
     This is MNIST's own layout: each digit was size-normalised into a 20x20 box and centred in a 28x28 image.
-    Applied to scikit-learn's 8x8 digits it yields MNIST-like 28x28 inputs. Resizing uses MONAI's ``Resize``
-    (bilinear by default, which never overshoots the input range) and padding uses ``SpatialPad``.
+    Applied to scikit-learn's 8x8 digits it yields MNIST-like 28x28 inputs. The work is
+    :func:`medmonai.data.canvas.fit_to_canvas`'s: MONAI's ``Resize`` (bilinear by default, which never overshoots
+    the input range), then ``SpatialPad``.
 
     Args:
         box_size: spatial size the content is resized to. Defaults to ``(20, 20)``.
@@ -37,12 +38,8 @@ class FitToCanvas(Transform):
     def __init__(
         self, box_size: Sequence[int] = (20, 20), canvas_size: Sequence[int] = (28, 28), mode: str = "bilinear"
     ) -> None:
-        box, canvas = ensure_tuple(box_size), ensure_tuple(canvas_size)
-        if len(box) != len(canvas) or any(b < 1 or b > c for b, c in zip(box, canvas, strict=True)):
-            raise ConfigError(f"box_size must fit inside canvas_size dim by dim, got {box} and {canvas}")
-        self.spatial_dims = len(box)
-        self.resize = Resize(spatial_size=box, mode=mode, anti_aliasing=False)
-        self.pad = SpatialPad(spatial_size=canvas, mode="constant", value=0)
+        self.box_size, self.canvas_size = canvas_sizes(box_size, canvas_size)
+        self.mode = mode
 
     def __call__(self, img: NdarrayOrTensor) -> NdarrayOrTensor:
         """Fit ``img`` into the canvas.
@@ -57,14 +54,7 @@ class FitToCanvas(Transform):
         Raises:
             ValueError: ``img`` does not have ``1 + len(box_size)`` dims.
         """
-        if img.ndim != self.spatial_dims + 1:
-            raise ValueError(f"img must have shape (C, {self.spatial_dims} spatial dims), got {tuple(img.shape)}")
-        tensor = torch.as_tensor(img, dtype=torch.float32)
-        out = self.pad(self.resize(tensor))
-        # keep bicubic modes from overshooting; the zero padding is part of the valid range
-        low, high = min(float(tensor.min()), 0.0), max(float(tensor.max()), 0.0)
-        out = torch.as_tensor(out).clamp(low, high)
-        return convert_to_dst_type(out, img, dtype=out.dtype)[0]
+        return fit_to_canvas(img, self.box_size, self.canvas_size, self.mode)
 
 
 def resample_to_grid(

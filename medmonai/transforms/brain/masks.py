@@ -1,4 +1,9 @@
-"""Brain masks for volumes that come without one: a brain-extraction network or template registration, cached."""
+"""Brain masks for datalist items that come without one, extracted once per image file and cached.
+
+:func:`add_brain_masks` runs :mod:`~medmonai.transforms.brain.network` (deepbet's CNN) or
+:mod:`~medmonai.transforms.brain.registration` (the MNI152 template) on each skull-on image and writes the mask on
+the image's own grid.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from medmonai.data.io import load_volume, ras_affine
 from medmonai.data.synthetic.template import default_cache_dir
 from medmonai.errors import ConfigError, DataError, reason
 from medmonai.keys import Keys
-from medmonai.transforms.brain.network import NetworkBrainExtractor  # not the package: it imports medmonai.data
+from medmonai.transforms.brain.network import NetworkBrainExtractor
 from medmonai.transforms.brain.registration import extract_brain
 
 EXTRACTORS = ("network", "registration")

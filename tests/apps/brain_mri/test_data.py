@@ -1,12 +1,16 @@
+"""The brain-MRI datalists: sources in order of precedence, every case checked up front, brain extraction on demand."""
+
 import json
+import shutil
 
 import nibabel as nib
 import numpy as np
 import pytest
 
-from medmonai.data import brain_mri_datalists
+from medmonai.apps.brain_mri import brain_mri_datalists
 from medmonai.errors import DataError
 from tests.data.test_isles import write_case
+from tests.transforms.test_brain_masks import write_skull_on_head
 
 AFFINE = np.diag([2.0, 2.0, 2.0, 1.0])
 
@@ -88,3 +92,43 @@ def test_volumes_must_be_3d(tmp_path, splits, shape):
     (tmp_path / "d.json").write_text(json.dumps(splits))
     with pytest.raises(DataError, match=rf"va0\.nii\.gz: expected a 3-D volume, got {len(shape)}-D"):
         brain_mri_datalists(datalist=str(tmp_path / "d.json"))
+
+
+@pytest.fixture(scope="module")
+def skull_on(tmp_path_factory):
+    return write_skull_on_head(tmp_path_factory.mktemp("heads"))
+
+
+def test_the_readers_extract_brains_when_asked_and_fail_up_front_on_a_tiny_volume(skull_on, tmp_path):
+    path, _ = skull_on
+    head = nib.load(path)
+    label = tmp_path / "label.nii.gz"
+    nib.save(nib.Nifti1Image(np.zeros(head.shape, np.uint8), head.affine), label)
+    lists_files = {}
+    for split in ("train", "val", "test"):  # one head per split (copies: splits must not share a volume)
+        copy = tmp_path / f"{split}_head.nii.gz"
+        shutil.copy(path, copy)
+        lists_files[split] = tmp_path / f"{split}.json"
+        lists_files[split].write_text(json.dumps([{"image": str(copy), "label": str(label)}]))
+    lists = brain_mri_datalists(
+        train_datalist=str(lists_files["train"]),
+        val_datalist=str(lists_files["val"]),
+        test_datalist=str(lists_files["test"]),
+        brain_extraction=True,
+        brain_extractor="registration",
+        embedded={"cache_dir": str(tmp_path)},
+    )
+    assert all(item["brain_mask"].endswith("_brain.nii.gz") for split in lists.values() for item in split)
+    tiny = tmp_path / "tiny.nii.gz"
+    nib.save(nib.Nifti1Image(np.ones((8, 40, 40), np.float32), np.diag([2.0, 2, 2, 1])), tiny)
+    datalist = lists_files["train"]
+    datalist.write_text(json.dumps([{"image": str(tiny)}]))
+    with pytest.raises(DataError, match=r"tiny.nii.gz: .*too small to register"):
+        brain_mri_datalists(
+            train_datalist=str(datalist),
+            val_datalist=str(lists_files["val"]),
+            test_datalist=str(lists_files["test"]),
+            brain_extraction=True,
+            brain_extractor="registration",
+            embedded={"cache_dir": str(tmp_path)},
+        )

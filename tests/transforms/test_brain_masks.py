@@ -1,30 +1,31 @@
-"""Brain masks for skull-on volumes in the bundle's readers: registered once, cached, checked up front."""
+"""Brain masks for skull-on volumes: extracted once per file, cached, refused when they are not a brain."""
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 
 import nibabel as nib
 import numpy as np
 import pytest
 
-from medmonai.data import add_brain_masks, brain_mri_datalists
 from medmonai.data.synthetic.template import load_template
 from medmonai.errors import ConfigError, DataError
+from medmonai.transforms import add_brain_masks
 from tests.conftest import dice
 from tests.transforms.test_brain import with_skull
 
 
-@pytest.fixture(scope="module")
-def skull_on(tmp_path_factory):
+def write_skull_on_head(folder):
     """The 2 mm template with a fake skull and scalp, shifted by a few voxels, saved as NIfTI without a mask."""
     t1, mask, affine = load_template(2)
     head, truth = np.roll(with_skull(t1, mask > 0.5), 3, axis=1), np.roll(mask > 0.5, 3, axis=1)
-    folder = tmp_path_factory.mktemp("heads")
     nib.save(nib.Nifti1Image(head.astype(np.float32), affine), folder / "head.nii.gz")
     return folder / "head.nii.gz", truth
+
+
+@pytest.fixture(scope="module")
+def skull_on(tmp_path_factory):
+    return write_skull_on_head(tmp_path_factory.mktemp("heads"))
 
 
 @pytest.mark.parametrize("method", ["registration", "network"])
@@ -43,41 +44,6 @@ def test_items_with_a_mask_are_left_alone(tmp_path):
     items = [{"image": "/nowhere/a.nii.gz", "brain_mask": "/nowhere/a_brain.nii.gz"}]
     assert add_brain_masks([dict(i) for i in items], cache_dir=tmp_path) == items
     assert not (tmp_path / "brain_masks").exists()
-
-
-def test_the_readers_extract_brains_when_asked_and_fail_up_front_on_a_tiny_volume(skull_on, tmp_path):
-    path, _ = skull_on
-    head = nib.load(path)
-    label = tmp_path / "label.nii.gz"
-    nib.save(nib.Nifti1Image(np.zeros(head.shape, np.uint8), head.affine), label)
-    lists_files = {}
-    for split in ("train", "val", "test"):  # one head per split (copies: splits must not share a volume)
-        copy = tmp_path / f"{split}_head.nii.gz"
-        shutil.copy(path, copy)
-        lists_files[split] = tmp_path / f"{split}.json"
-        lists_files[split].write_text(json.dumps([{"image": str(copy), "label": str(label)}]))
-    lists = brain_mri_datalists(
-        train_datalist=str(lists_files["train"]),
-        val_datalist=str(lists_files["val"]),
-        test_datalist=str(lists_files["test"]),
-        brain_extraction=True,
-        brain_extractor="registration",
-        embedded={"cache_dir": str(tmp_path)},
-    )
-    assert all(item["brain_mask"].endswith("_brain.nii.gz") for split in lists.values() for item in split)
-    tiny = tmp_path / "tiny.nii.gz"
-    nib.save(nib.Nifti1Image(np.ones((8, 40, 40), np.float32), np.diag([2.0, 2, 2, 1])), tiny)
-    datalist = lists_files["train"]
-    datalist.write_text(json.dumps([{"image": str(tiny)}]))
-    with pytest.raises(DataError, match=r"tiny.nii.gz: .*too small to register"):
-        brain_mri_datalists(
-            train_datalist=str(datalist),
-            val_datalist=str(lists_files["val"]),
-            test_datalist=str(lists_files["test"]),
-            brain_extraction=True,
-            brain_extractor="registration",
-            embedded={"cache_dir": str(tmp_path)},
-        )
 
 
 def test_an_unknown_extractor_is_refused(tmp_path):
