@@ -19,7 +19,7 @@ from medmonai.data.readers.brain import brain_mri_datalists, case_name, raise_fo
 from medmonai.data.readers.brain_masks import add_brain_masks
 from medmonai.data.readers.dicom import dicom_patches
 from medmonai.data.readers.digits import EMBEDDED_DIGITS_SOURCE, digit_datalists, load_embedded_digits
-from medmonai.data.readers.image_sets import PLANE_SUFFIXES, image_set, load_plane
+from medmonai.data.readers.image_sets import image_set
 from medmonai.data.readers.isles import ISLES_MODALITIES, isles_datalist
 from medmonai.data.readers.kermany import OCT_CLASSES, kermany_datalists, patient_id
 from medmonai.data.readers.manifests import PATH_KEYS, read_datalist
@@ -32,7 +32,6 @@ __all__ = [
     "MEDMNIST_KEYS",
     "OCT_CLASSES",
     "PATH_KEYS",
-    "PLANE_SUFFIXES",
     "SplitArrays",
     "add_brain_masks",
     "array_datalist",
@@ -45,7 +44,6 @@ __all__ = [
     "isles_datalist",
     "kermany_datalists",
     "load_embedded_digits",
-    "load_plane",
     "patient_id",
     "read_datalist",
     "read_idx",
