@@ -4,21 +4,21 @@
 - :mod:`~medmonai.data.synthetic`: the generated embedded defaults (brain phantoms and slices, ISLES-like cases,
   OCT B-scans);
 - :mod:`~medmonai.data.splits`: seeded splits by class, case and patient;
-- :mod:`~medmonai.data.io`: reading 2-D images, 3-D volumes and volume headers;
+- :mod:`~medmonai.data.io`: reading files by format: 2-D images, 3-D volumes, headers and tables;
 - :mod:`~medmonai.data.datasets`: in-memory datasets and the epoch batch sampler.
 
 Nothing here downloads.
 """
 
 from medmonai.data.datasets import EpochBatchSampler, StackedDataset
-from medmonai.data.io import load_grayscale, load_volume, unit_range, volume_loader
+from medmonai.data.io import load_grayscale, load_plane, load_volume, unit_range, volume_loader
 from medmonai.data.readers.arrays import SplitArrays, array_datalist
 from medmonai.data.readers.brain import case_name, check_cases, raise_for_failed
 from medmonai.data.readers.chest_xray import chestxray14_manifest, chexpert_manifest, dicom_manifest
 from medmonai.data.readers.cohort import CohortManifest
 from medmonai.data.readers.dicom import dicom_patches
 from medmonai.data.readers.digits import digit_datalists, load_embedded_digits
-from medmonai.data.readers.image_sets import image_set, load_plane
+from medmonai.data.readers.image_sets import image_set
 from medmonai.data.readers.isles import ISLES_MODALITIES, isles_datalist
 from medmonai.data.readers.kermany import kermany_datalists
 from medmonai.data.readers.manifests import read_datalist

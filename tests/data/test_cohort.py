@@ -2,17 +2,15 @@ import csv
 import gzip
 import shutil
 
-import nibabel as nib
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pydicom.data
 import pytest
-import SimpleITK as sitk
 from PIL import Image
 
-from medmonai.data.readers.cohort import REPORT_COLUMNS, CohortManifest, image_header_shape
+from medmonai.data.readers.cohort import REPORT_COLUMNS, CohortManifest
 from medmonai.errors import DataError
+from tests.data.test_io import write_header_images
 
 MANIFEST = "subject_id,image,age,sex,site\n007,images/a.png,61,1,north\n8,images/b.png,,0,south\n9,{absolute},47.5,1,\n"
 
@@ -147,32 +145,8 @@ def test_take_keeps_the_file_rows_in_messages(cohort):
         CohortManifest.read(cohort).take([3])
 
 
-def _write_images(folder):
-    """One header-readable file per supported format, and broken ones."""
-    folder.mkdir()
-    Image.fromarray(np.zeros((20, 30), np.uint8)).save(folder / "x.png")
-    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(folder / "x.jpg")
-    nib.save(nib.Nifti1Image(np.zeros((6, 7, 8), np.float32), np.eye(4)), folder / "v.nii.gz")
-    sitk.WriteImage(sitk.Image([5, 6, 7], sitk.sitkFloat32), str(folder / "v.mha"))
-    shutil.copy(pydicom.data.get_testdata_file("CT_small.dcm"), folder / "ct.dcm")
-    shutil.copy(pydicom.data.get_testdata_file("rtplan.dcm"), folder / "plan.dcm")
-    (folder / "broken.png").write_bytes(b"not an image at all")
-    (folder / "broken.nii.gz").write_bytes(gzip.compress(b"\x00" * 40))
-
-
-def test_image_header_shapes_without_pixels(tmp_path):
-    _write_images(tmp_path / "i")
-    assert image_header_shape(tmp_path / "i/x.png") == (20, 30)
-    assert image_header_shape(tmp_path / "i/x.jpg") == (20, 30)
-    assert image_header_shape(tmp_path / "i/v.nii.gz") == (6, 7, 8)
-    assert image_header_shape(tmp_path / "i/v.mha") == (5, 6, 7)
-    assert image_header_shape(tmp_path / "i/ct.dcm") == (128, 128)
-    with pytest.raises(DataError, match=r"plan\.dcm: DICOM without an image"):
-        image_header_shape(tmp_path / "i/plan.dcm")
-
-
 def test_check_row_and_validate_report_bad_rows(tmp_path):
-    _write_images(tmp_path / "i")
+    write_header_images(tmp_path / "i")
     rows = ["x.png", "x.jpg", "v.nii.gz", "ct.dcm", "missing.png", "broken.png", "broken.nii.gz", "plan.dcm", ""]
     lines = [f"s{k},{'i/' + name if name else ''}" for k, name in enumerate(rows)]
     (tmp_path / "m.csv").write_text("subject_id,image\n" + "\n".join(lines) + "\n")

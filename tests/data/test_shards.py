@@ -242,10 +242,12 @@ def test_invalid_rows_are_skipped_and_recorded_or_stop_the_build(tmp_path, caplo
     ):
         build_shard_cache(m, tmp_path / "strict", Preprocess(SHAPE), shard_size=2, check_rows=False)  # the load fails
     caplog.clear()  # the strict builds' INFO lines reach caplog when an earlier test set the logger to INFO
-    with caplog.at_level(logging.WARNING, logger="medmonai.data.shards"):
+    with caplog.at_level(logging.WARNING, logger="medmonai.data.shards.build"):
         cache = build_shard_cache(m, tmp_path / "lenient", Preprocess(SHAPE), shard_size=2, skip_invalid=True)
     warnings = [
-        r.getMessage() for r in caplog.records if r.name == "medmonai.data.shards" and r.levelno >= logging.WARNING
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "medmonai.data.shards.build" and r.levelno >= logging.WARNING
     ]
     assert len(warnings) == 2 and all("\n" not in w and "(skipped)" in w for w in warnings)
     assert "row 5 (subject 'sub004')" in warnings[1] and "sub004_image.nii.gz" in warnings[1]

@@ -10,10 +10,12 @@
 - :mod:`~medmonai.apps.population.normative`: deviation percentiles from a healthy reference;
 - :mod:`~medmonai.apps.population.association`: feature x covariate and feature x variant regressions with FDR;
 - :mod:`~medmonai.apps.population.probes`: linear probes at 1%, 10% and 100% of the labels;
+- :mod:`~medmonai.apps.population.study`: the embeddings aligned by subject with the manifest's columns;
+- :mod:`~medmonai.apps.population.report`: the analysis's staged outputs and its HTML report page;
 - :mod:`~medmonai.apps.population.analyze`: all of it on one embeddings file, written to a folder.
 """
 
-from medmonai.apps.population.analyze import AnalysisSettings, Study, analyze, causal_variants, load_study
+from medmonai.apps.population.analyze import AnalysisSettings, analyze
 from medmonai.apps.population.association import (
     RegressionTests,
     association_features,
@@ -41,6 +43,7 @@ from medmonai.apps.population.normative import (
     normative_metrics,
 )
 from medmonai.apps.population.probes import label_draw, probe_metrics, probe_scores, probe_table
+from medmonai.apps.population.study import Study, causal_variants, load_study
 from medmonai.apps.population.subgroups import (
     SubgroupResult,
     adjusted_features,

@@ -26,13 +26,10 @@ function's name, so the package-level name resolves to the module for ``_target_
 
 from __future__ import annotations
 
-import base64
-import html
-import json
 import logging
 import time
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +48,11 @@ from medmonai.apps.population.association import (
     simes,
     variant_tests,
 )
-from medmonai.apps.population.covariates import CovariateDesign, is_categorical
-from medmonai.apps.population.embeddings import read_embeddings
+from medmonai.apps.population.covariates import CovariateDesign
 from medmonai.apps.population.normative import normative_deviation, normative_figure, normative_metrics
 from medmonai.apps.population.probes import FRACTIONS, probe_metrics, probe_scores, probe_table
+from medmonai.apps.population.report import AnalysisOutputs
+from medmonai.apps.population.study import SHOWN_IDS, Study, causal_variants, load_study
 from medmonai.apps.population.subgroups import (
     adjusted_features,
     cluster_covariate_table,
@@ -67,136 +65,10 @@ from medmonai.data.readers.cohort import CohortManifest
 from medmonai.data.readers.genotypes import read_genotypes
 from medmonai.data.splits import subject_split
 from medmonai.errors import ConfigError, DataError
-from medmonai.utils.outputs import StagedFiles, figure_png_bytes, json_bytes, read_json
 
-__all__ = ["AnalysisSettings", "Study", "analyze", "causal_variants", "load_study"]
+__all__ = ["AnalysisSettings", "analyze"]
 
 logger = logging.getLogger(__name__)
-
-_SHOWN = 5  # subject ids listed in a mismatch error
-
-
-@dataclass
-class Study:
-    """The subjects analysed, in the embeddings file's order, with everything known about them.
-
-    Attributes:
-        source: the embeddings file.
-        manifest: the manifest file.
-        subject_ids: ``(N,)``.
-        matrix: ``(N, D)`` float32 embeddings.
-        covariates: ``{name: (N,)}`` adjusting covariates (complete).
-        extra: ``{name: (N,)}`` other manifest columns used (subgroup, healthy flag, probe targets; NaN allowed).
-        categorical: the names treated as categorical.
-        manifest_ids: ``(M,)`` every subject of the manifest (a genotype table must list exactly these).
-        rows: ``(N,)`` the manifest row of each analysed subject.
-    """
-
-    source: Path
-    manifest: Path
-    subject_ids: np.ndarray
-    matrix: np.ndarray
-    covariates: dict[str, np.ndarray]
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
-    categorical: set[str] = field(default_factory=set)
-    manifest_ids: np.ndarray | None = None
-    rows: np.ndarray | None = None
-
-    def values(self, name: str) -> np.ndarray | None:
-        """A covariate or extra column by name, or None."""
-        return self.covariates.get(name, self.extra.get(name))
-
-
-def _manifest_rows(manifest: CohortManifest, source: Path, subject_ids: np.ndarray) -> np.ndarray:
-    """Row of the manifest for each embedded subject; every one must be listed."""
-    listed = manifest.subject_ids
-    order = np.argsort(listed)
-    where = np.clip(np.searchsorted(listed[order], subject_ids), 0, len(listed) - 1)
-    found = listed[order][where] == subject_ids
-    if not found.all():
-        missing = subject_ids[~found]
-        raise DataError(
-            f"{source}: {len(missing)} embedded subject(s) are not in the manifest {manifest.source} "
-            f"({', '.join(missing[:_SHOWN])})"
-        )
-    unused = len(listed) - len(subject_ids)
-    if unused:
-        logger.info(f"{manifest.source}: {unused} manifest subject(s) have no embedding and are left out")
-    return order[where]
-
-
-def load_study(
-    embeddings_path: str | Path,
-    manifest: CohortManifest | str | Path,
-    covariates: Sequence[str] = ("age", "sex", "site"),
-    extra: Sequence[str] = (),
-    categorical: Collection[str] | None = None,
-    image_columns: Sequence[str] = ("image",),
-) -> Study:
-    """Read the embeddings and the manifest columns they are analysed with, aligned by subject.
-
-    Args:
-        embeddings_path: Parquet file of :func:`~medmonai.apps.population.embeddings.write_embeddings`.
-        manifest: a :class:`~medmonai.data.readers.cohort.CohortManifest`, or its CSV/Parquet file.
-        covariates: adjusting covariates; each must be a column, numeric and complete for the embedded subjects.
-            Defaults to ``("age", "sex", "site")``.
-        extra: other columns read when present (missing values allowed). Defaults to none.
-        categorical: the categorical columns; None decides per column (whole numbers, at most 12 levels).
-            Defaults to None.
-        image_columns: the manifest's image columns when ``manifest`` is a path. Defaults to ``("image",)``.
-
-    Raises:
-        DataError: an embedded subject is not in the manifest, a covariate column is missing, not numeric, or has a
-            missing value for an embedded subject (naming the file, column and subject).
-    """
-    source = Path(embeddings_path)
-    ids, matrix = read_embeddings(source)
-    if not isinstance(manifest, CohortManifest):
-        manifest = CohortManifest.read(manifest, image_columns=image_columns)
-    rows = _manifest_rows(manifest, source, ids)
-    values: dict[str, np.ndarray] = {}
-    for name in covariates:
-        column = manifest.covariate(name)[rows]
-        if not np.isfinite(column).all():
-            i = int(np.flatnonzero(~np.isfinite(column))[0])
-            raise DataError(
-                f"{manifest.source}: column '{name}': missing value for subject '{ids[i]}' "
-                f"(row {int(manifest.file_rows[rows[i]]) + 1}); an adjusting covariate must be known for everyone"
-            )
-        values[name] = column
-    others = {n: manifest.covariate(n)[rows] for n in extra if n in manifest.columns and n not in values}
-    everything = {**values, **others}
-    chosen = {n for n, v in everything.items() if is_categorical(v)} if categorical is None else set(categorical)
-    logger.info(f"{source}: {len(ids)} subjects x {matrix.shape[1]} dimensions; categorical: {sorted(chosen)}")
-    return Study(source, manifest.source, ids, matrix, values, others, chosen, manifest.subject_ids, rows)
-
-
-def causal_variants(truth: str | Path | Mapping | None) -> list[str] | None:
-    """The planted variants' names from a truth mapping or ``truth.json``: ``{"causal_variants": [...]}``.
-
-    Entries may be names or objects with a ``"variant"`` key. None when no truth is given.
-
-    Raises:
-        DataError: the file is missing or malformed, or has no usable ``causal_variants`` list.
-    """
-    if truth is None:
-        return None
-    where = "truth" if isinstance(truth, Mapping) else str(truth)
-    if not isinstance(truth, Mapping):
-        path = Path(truth)
-        if not path.is_file():
-            raise DataError(f"{path}: truth file not found")
-        try:
-            truth = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise DataError(f"{path}: malformed JSON ({e})") from e
-    listed = truth.get("causal_variants") if isinstance(truth, Mapping) else None
-    if not isinstance(listed, list):
-        raise DataError(f"{where}: 'causal_variants' must be a list of variant names, got {type(listed).__name__}")
-    names = [entry.get("variant") if isinstance(entry, Mapping) else entry for entry in listed]
-    if not all(isinstance(n, str) and n for n in names):
-        raise DataError(f"{where}: every 'causal_variants' entry must be a name or hold a 'variant' name, got {listed}")
-    return names
 
 
 @dataclass(frozen=True)
@@ -223,38 +95,12 @@ class AnalysisSettings:
     split_fractions: Mapping[str, float] | None = None
 
 
-class _Outputs:
-    """What the sections produce: metrics, and files staged under their names until :meth:`commit`."""
-
-    def __init__(self, output_dir: Path) -> None:
-        self.output_dir = output_dir
-        self.metrics: dict[str, Any] = {}
-        self.figures: dict[str, bytes] = {}
-        self.staged = StagedFiles(output_dir, name="population-analysis")
-
-    def figure(self, name: str, fig) -> None:
-        self.figures[name] = figure_png_bytes(fig)
-        self.staged.add(name, self.figures[name])
-
-    def table(self, name: str, frame: pd.DataFrame, index: bool = False) -> None:
-        self.staged.add(name, frame.to_csv(index=index).encode())
-
-    def commit(self, title: str) -> dict[str, Any]:
-        """Merge the metrics into ``metrics.json``, add the report page, move every file into place."""
-        merged = {**(read_json(self.output_dir / "metrics.json") or {}), **self.metrics}
-        self.staged.add("metrics.json", json_bytes(merged))
-        self.staged.add("report.html", _report_page(title, self.metrics, self.figures).encode())
-        written = self.staged.commit()
-        logger.info(f"wrote {', '.join(p.name for p in written)} to {self.output_dir}")
-        return merged
-
-
 def _design(study: Study) -> np.ndarray:
     names = list(study.covariates)
     return CovariateDesign(names, study.categorical).fit(study.covariates).transform(study.covariates)
 
 
-def _maps(study: Study, out: _Outputs, settings: AnalysisSettings) -> None:
+def _maps(study: Study, out: AnalysisOutputs, settings: AnalysisSettings) -> None:
     shown = {**study.covariates, **study.extra}
     for method in settings.map_methods:
         points = embedding_map(study.matrix, method, settings.seed, settings.umap_epochs)
@@ -262,7 +108,7 @@ def _maps(study: Study, out: _Outputs, settings: AnalysisSettings) -> None:
         out.figure(f"{method}.png", covariate_maps_figure(points, shown, study.categorical, title))
 
 
-def _subgroups(study: Study, out: _Outputs, settings: AnalysisSettings, reference: np.ndarray | None) -> None:
+def _subgroups(study: Study, out: AnalysisOutputs, settings: AnalysisSettings, reference: np.ndarray | None) -> None:
     names = list(study.covariates)
     features = adjusted_features(
         study.matrix, study.covariates, names, study.categorical, reference, settings.cluster_components, settings.seed
@@ -278,7 +124,7 @@ def _subgroups(study: Study, out: _Outputs, settings: AnalysisSettings, referenc
     out.figure("cluster_selection.png", selection_figure(result))
 
 
-def _normative(study: Study, out: _Outputs, settings: AnalysisSettings, reference: np.ndarray) -> None:
+def _normative(study: Study, out: AnalysisOutputs, settings: AnalysisSettings, reference: np.ndarray) -> None:
     result = normative_deviation(
         study.matrix,
         study.covariates,
@@ -302,7 +148,7 @@ def _normative(study: Study, out: _Outputs, settings: AnalysisSettings, referenc
 def _variants(study, out, settings, features, feature_names, genotypes: Path, causal: list[str] | None) -> None:
     variants, dosages = read_genotypes(genotypes, study.manifest_ids)  # the table must match the whole cohort
     if causal is not None and set(causal) - set(variants):
-        unknown = sorted(set(causal) - set(variants))[:_SHOWN]
+        unknown = sorted(set(causal) - set(variants))[:SHOWN_IDS]
         raise DataError(f"{genotypes}: the truth's causal variants {unknown} are not columns of the genotype table")
     tests = variant_tests(features, dosages[study.rows], _design(study))
     # one p-value per variant (Simes over its features), then BH over variants: the FDR among variants found
@@ -327,7 +173,7 @@ def _variants(study, out, settings, features, feature_names, genotypes: Path, ca
     logger.info(f"association: {int(found.sum())} of {len(variants)} variants found at FDR {settings.fdr_alpha:g}")
 
 
-def _associations(study: Study, out: _Outputs, settings: AnalysisSettings, genotypes, truth) -> None:
+def _associations(study: Study, out: AnalysisOutputs, settings: AnalysisSettings, genotypes, truth) -> None:
     names = list(study.covariates)
     # what each embedding dimension encodes: its regression on the covariates together (the adjusted components
     # used for the variants have no covariate left in them by construction)
@@ -351,7 +197,7 @@ def _associations(study: Study, out: _Outputs, settings: AnalysisSettings, genot
     _variants(study, out, settings, features, feature_names, Path(genotypes), causal_variants(truth))
 
 
-def _probes(study: Study, out: _Outputs, settings: AnalysisSettings, splits: Mapping | None) -> None:
+def _probes(study: Study, out: AnalysisOutputs, settings: AnalysisSettings, splits: Mapping | None) -> None:
     if splits is None:
         splits = subject_split(study.subject_ids, settings.split_fractions, settings.seed)
     train, test = (_split_rows(study, splits, name) for name in ("train", "test"))
@@ -396,30 +242,6 @@ def _reference(study: Study, healthy: tuple[str, float] | None) -> np.ndarray | 
         logger.info(f"no column '{healthy[0]}' in {study.manifest}: no healthy reference")
         return None
     return values == float(healthy[1])
-
-
-def _report_page(title: str, metrics: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
-    """A self-contained HTML page: the analysis metrics as a table, then every figure embedded as base64."""
-    rows = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(f'{v:.4g}' if isinstance(v, float) else str(v))}</td></tr>"
-        for k, v in sorted(metrics.items())
-    )
-    images = "".join(
-        f'<section><h2>{html.escape(name)}</h2><img alt="{html.escape(name)}" '
-        f'src="data:image/png;base64,{base64.b64encode(data).decode()}"></section>'
-        for name, data in figures.items()
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; max-width: 1100px; }}
-table {{ border-collapse: collapse; }} td {{ border: 1px solid #999; padding: 3px 10px; }} img {{ max-width: 100%; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<table id="metrics"><tbody>{rows}</tbody></table>
-{images}
-</body></html>
-"""
 
 
 def _timed(section: str, run, *args) -> None:
@@ -494,7 +316,7 @@ def analyze(
     settings = _settings({**options, "subgroup_column": subgroup_column, "healthy": healthy, "seed": seed})
     extra = [c for c in (subgroup_column, healthy[0] if healthy else None, *(settings.probe_targets or ())) if c]
     study = load_study(embeddings_path, manifest, covariates, extra, categorical, image_columns)
-    out = _Outputs(Path(output_dir))
+    out = AnalysisOutputs(Path(output_dir))
     try:
         out.metrics.update({"analysis_subjects": len(study.subject_ids), "analysis_dims": study.matrix.shape[1]})
         reference = _reference(study, settings.healthy)

@@ -18,7 +18,7 @@ from medmonai.data.readers.arrays import SplitArrays, array_datalist
 from medmonai.data.readers.brain import case_name, check_cases, raise_for_failed
 from medmonai.data.readers.dicom import dicom_patches
 from medmonai.data.readers.digits import EMBEDDED_DIGITS_SOURCE, digit_datalists, load_embedded_digits
-from medmonai.data.readers.image_sets import PLANE_SUFFIXES, image_set, load_plane
+from medmonai.data.readers.image_sets import image_set
 from medmonai.data.readers.isles import ISLES_MODALITIES, isles_datalist
 from medmonai.data.readers.kermany import kermany_datalists, patient_id
 from medmonai.data.readers.manifests import PATH_KEYS, read_datalist
@@ -36,7 +36,6 @@ __all__ = [
     "MEDMNIST_KEYS",
     "MEDMNIST_NORMAL_CLASSES",
     "PATH_KEYS",
-    "PLANE_SUFFIXES",
     "SplitArrays",
     "array_datalist",
     "check_cases",
@@ -48,7 +47,6 @@ __all__ = [
     "isles_datalist",
     "kermany_datalists",
     "load_embedded_digits",
-    "load_plane",
     "medmnist_normal_classes",
     "patient_id",
     "read_datalist",

@@ -12,165 +12,37 @@ Items are ``{"image": [path per channel], "subject_id": str, "slice": int}`` (``
 Every file is read whole before the datalist is returned, so a damaged, constant or too small image, or one of
 the wrong size when images are not resized, fails before any output, naming the file.
 
-:func:`load_plane` reads one channel as :class:`~medmonai.transforms.LoadImageChannels` does; both agree on what
-a file holds, so whatever passes the checks here also loads.
+Files are read by :mod:`medmonai.data.io`, which :class:`~medmonai.transforms.LoadImageChannels` loads them with
+too (:func:`~medmonai.data.io.load_plane`); both agree on what a file holds, so whatever passes the checks here
+also loads.
 """
 
 from __future__ import annotations
 
 import csv
-import logging
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
-from medmonai.data.io import IMAGE_SUFFIXES, check_images
-from medmonai.errors import ConfigError, DataError, reason
+from medmonai.data.io import (
+    PLANE_SUFFIXES,
+    check_images,
+    file_stem,
+    plane_kind,
+    read_dicom_plane,
+    read_nifti_ras,
+    read_picture,
+    volume_plane,
+)
+from medmonai.errors import ConfigError, DataError
 from medmonai.keys import Keys
 
-__all__ = ["DICOM_SUFFIXES", "NIFTI_SUFFIXES", "PLANE_SUFFIXES", "image_set", "load_plane"]
+__all__ = ["image_set"]
 
-DICOM_SUFFIXES = (".dcm",)
-NIFTI_SUFFIXES = (".nii.gz", ".nii")
-PLANE_SUFFIXES = IMAGE_SUFFIXES + DICOM_SUFFIXES + NIFTI_SUFFIXES  # what image_set and load_plane read
 MIN_SIDE = 8  # pixels; a smaller image has nothing to learn from
 SUBJECT_KEY = "subject_id"
 SLICE_KEY = "slice"
-_INTEGER_RANGES = {"1": (0.0, 1.0), "L": (0.0, 255.0), "I;16": (0.0, 65535.0), "I;16B": (0.0, 65535.0)}
-_INTEGER_RANGES.update({"I;16L": (0.0, 65535.0), "I;16N": (0.0, 65535.0)})
-
-
-def _kind(path: Path) -> str | None:
-    """``"picture"``, ``"dicom"`` or ``"volume"`` by the file's suffix, or None for anything else."""
-    lower = path.name.lower()
-    if lower.endswith(NIFTI_SUFFIXES):
-        return "volume"
-    if lower.endswith(DICOM_SUFFIXES):
-        return "dicom"
-    return "picture" if lower.endswith(IMAGE_SUFFIXES) else None
-
-
-def _stem(path: Path) -> str:
-    """The file name without its suffix (both of ``.nii.gz``)."""
-    lower = path.name.lower()
-    for suffix in NIFTI_SUFFIXES:
-        if lower.endswith(suffix):
-            return path.name[: -len(suffix)]
-    return path.stem
-
-
-def _read_picture(path: Path) -> tuple[np.ndarray, tuple[float, float] | None]:
-    """Decode a picture whole: its pixels (float32 ``(H, W)``) and its dtype's range (None: scale by min-max).
-
-    8-bit pictures (and colour ones, converted to luminance) have the range 0-255, 16-bit ones 0-65535; 32-bit
-    integer pictures holding values in 0-65535 (as PIL opens some 16-bit files) count as 16-bit; float pictures
-    and wider integers are scaled by their own minimum and maximum.
-    """
-    try:
-        with Image.open(path) as image:
-            if image.mode not in _INTEGER_RANGES and image.mode not in ("I", "F"):
-                image = image.convert("L")
-            mode, pixels = image.mode, np.asarray(image)
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
-        raise DataError(f"{path}: unreadable image ({e})") from e
-    if pixels.ndim != 2:
-        raise DataError(f"{path}: expected a single-channel image, got pixels of shape {pixels.shape}")
-    pixels = pixels.astype(np.float32)
-    if mode == "I" and pixels.size and pixels.min() >= 0 and pixels.max() <= 65535:
-        return pixels, (0.0, 65535.0)
-    return pixels, _INTEGER_RANGES.get(mode)
-
-
-def _read_dicom(path: Path) -> np.ndarray:
-    """Decode a single-frame grayscale DICOM image whole (pydicom): float32 ``(H, W)``, MONOCHROME1 inverted."""
-    try:
-        import pydicom
-    except ImportError as e:
-        raise ConfigError(f"{path}: reading DICOM images needs pydicom: pip install pydicom") from e
-    logger = logging.getLogger("pydicom")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)  # its complaints about odd files come back as our error below
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            dataset = pydicom.dcmread(path)
-            pixels = np.asarray(dataset.pixel_array, np.float32)
-    except Exception as e:  # pydicom raises many types for damaged files and missing decoders
-        raise DataError(f"{path}: unreadable DICOM image ({reason(e)})") from e
-    finally:
-        logger.setLevel(level)
-    if pixels.ndim != 2:
-        raise DataError(f"{path}: expected a single-frame grayscale DICOM image, got pixels of shape {pixels.shape}")
-    return -pixels if dataset.get("PhotometricInterpretation") == "MONOCHROME1" else pixels
-
-
-def _read_volume(path: Path) -> np.ndarray:
-    """Decode a NIfTI volume whole, reoriented to RAS (axes swapped and flipped, never resampled): float32 3-D.
-
-    Non-finite voxels are set to the smallest finite value.
-    """
-    try:
-        image = nib.as_closest_canonical(nib.load(str(path)))
-        volume = np.asarray(image.dataobj, np.float32)
-    except Exception as e:  # nibabel raises many types for corrupt files
-        raise DataError(f"{path}: unreadable volume ({reason(e, last_chars=160)})") from e
-    while volume.ndim > 3 and volume.shape[-1] == 1:
-        volume = volume[..., 0]
-    if volume.ndim != 3:
-        raise DataError(f"{path}: expected a 3-D single-channel volume, got shape {volume.shape}")
-    finite = np.isfinite(volume)
-    if not finite.all():
-        volume = np.where(finite, volume, volume[finite].min(initial=0.0)).astype(np.float32)
-    return volume
-
-
-def _volume_plane(volume: np.ndarray, slice_axis: int, index: int) -> np.ndarray:
-    """Slice ``index`` along ``slice_axis``, shown as usual: the later remaining axis vertical and rising upwards.
-
-    For an axial slice of a RAS volume, rows run from anterior (top) to posterior, columns from left to right.
-    """
-    return np.ascontiguousarray(np.flipud(np.take(volume, index, axis=slice_axis).T))
-
-
-def _unit(pixels: np.ndarray, value_range: tuple[float, float] | None) -> np.ndarray:
-    """``pixels`` scaled to [0, 1] by ``value_range``, or by their own minimum and maximum when it is None."""
-    low, high = value_range if value_range else (float(pixels.min()), float(pixels.max()))
-    return np.clip((pixels - np.float32(low)) / np.float32(max(high - low, 1e-12)), 0.0, 1.0).astype(np.float32)
-
-
-def load_plane(path: str | Path, slice_index: int = -1, slice_axis: int = 2) -> np.ndarray:
-    """Read one channel of a 2-D image as float32 ``(H, W)`` in [0, 1].
-
-    Pictures with 8- or 16-bit pixels are scaled by their dtype's range (0-255, 0-65535); float pictures, DICOM
-    images (whose stored values are not display values) and NIfTI slices by their own minimum and maximum.
-
-    Args:
-        path: a picture (PNG, JPEG, TIFF, BMP), a single-frame DICOM image or a NIfTI volume.
-        slice_index: for a volume, the slice to read (>= 0); ignored for 2-D files. Defaults to -1.
-        slice_axis: for a volume, the axis sliced, after reorienting to RAS (2: axial). Defaults to 2.
-
-    Raises:
-        DataError: the file is unreadable or of an unknown type, not single-channel, or a volume is read without
-            a valid slice index.
-    """
-    path = Path(path)
-    kind = _kind(path)
-    if kind == "picture":
-        return _unit(*_read_picture(path))
-    if kind == "dicom":
-        return _unit(_read_dicom(path), None)
-    if kind is None:
-        raise DataError(f"{path}: unsupported image type (expected one of {', '.join(PLANE_SUFFIXES)})")
-    volume = _read_volume(path)
-    if not 0 <= slice_index < volume.shape[slice_axis]:
-        raise DataError(
-            f"{path}: no slice {slice_index} along axis {slice_axis} (the volume's shape is {volume.shape})"
-        )
-    return _unit(_volume_plane(volume, slice_axis, slice_index), None)
 
 
 def _check_plane(path: Path, plane: np.ndarray, image_shape: tuple[int, int], resize: bool, what: str) -> None:
@@ -201,13 +73,13 @@ def _checked_shapes(
     Raises:
         DataError: see :func:`image_set`; channels of differing sizes, or volumes mixed with 2-D files.
     """
-    kinds = {_kind(p) == "volume" for p in paths}
+    kinds = {plane_kind(p) == "volume" for p in paths}
     if len(kinds) > 1:
         raise DataError(f"{paths[0]}: a volume and a 2-D image are channels of one item; use one or the other")
     slices, reference = [-1], None
     for path in paths:
-        if _kind(path) == "volume":
-            volume = _read_volume(path)
+        if plane_kind(path) == "volume":
+            volume = read_nifti_ras(path)
             extent = volume.shape[slice_axis]
             if extent < n_slices:
                 raise DataError(
@@ -216,14 +88,14 @@ def _checked_shapes(
                 )
             slices = _central_slices(extent, n_slices)
             for index in slices:
-                _check_plane(path, _volume_plane(volume, slice_axis, index), image_shape, resize, f"slice {index}")
+                _check_plane(path, volume_plane(volume, slice_axis, index), image_shape, resize, f"slice {index}")
             shape = tuple(volume.shape)
         else:
-            if _kind(path) == "picture":
+            if plane_kind(path) == "picture":
                 check_images([path], min_side=1)  # the header, and a JPEG's end-of-image marker
-                plane = _read_picture(path)[0]
+                plane = read_picture(path)[0]
             else:
-                plane = _read_dicom(path)
+                plane = read_dicom_plane(path)
             _check_plane(path, plane, image_shape, resize, "image")
             shape = plane.shape
         if reference is None:
@@ -247,10 +119,10 @@ def _folder_items(folder: Path, channels: Sequence[str] | None) -> list[tuple[li
         raise ConfigError(
             f"{folder}: a folder holds single-channel images; channels {list(channels)} need a CSV manifest"
         )
-    paths = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and _kind(p))
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and plane_kind(p))
     if not paths:
         raise DataError(f"{folder}: no images (expected {', '.join(PLANE_SUFFIXES)} files)")
-    return [([p], _stem(p), {}) for p in paths]
+    return [([p], file_stem(p), {}) for p in paths]
 
 
 def _manifest_rows(manifest: Path) -> tuple[list[str], list[dict]]:
@@ -282,7 +154,7 @@ def _manifest_items(manifest: Path, channels: Sequence[str] | None) -> list[tupl
                 raise DataError(f"{manifest}: line {line} has no path in column {column!r}")
             path = Path(row[column]).expanduser()
             path = path if path.is_absolute() else manifest.parent / path
-            if _kind(path) is None:
+            if plane_kind(path) is None:
                 raise DataError(
                     f"{path}: unsupported image type (listed in {manifest}, line {line}; "
                     f"expected one of {', '.join(PLANE_SUFFIXES)})"
@@ -290,7 +162,7 @@ def _manifest_items(manifest: Path, channels: Sequence[str] | None) -> list[tupl
             if not path.is_file():
                 raise DataError(f"{path}: listed in {manifest} (line {line}, column {column!r}) but missing")
             paths.append(path)
-        entries.append((paths, row.get(SUBJECT_KEY) or _stem(paths[0]), _row_extras(manifest, line, row, columns)))
+        entries.append((paths, row.get(SUBJECT_KEY) or file_stem(paths[0]), _row_extras(manifest, line, row, columns)))
     return entries
 
 

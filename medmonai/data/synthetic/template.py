@@ -23,11 +23,14 @@ __all__ = [
     "save_volume",
 ]
 
-_NOT_BRAIN = ("retina.py", "embedded_oct.py", "examples.py", "population.py")  # not part of the brain phantoms
+_NOT_BRAIN = ("retina.py", "embedded_oct.py", "examples.py")  # not part of the brain phantoms
 
 
 def brain_sources() -> list[Path]:
-    """The brain phantoms' source files: ``synthetic/`` except the OCT retina's and the population's own."""
+    """The brain phantoms' source files: the modules directly in ``synthetic/`` except the OCT retina's.
+
+    The population and the clinical variants are packages of their own, not phantom code, so they are not listed.
+    """
     return [f for f in Path(__file__).resolve().parent.glob("*.py") if f.name not in _NOT_BRAIN]
 
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from monai.transforms import Transform
 from monai.utils import TransformBackends
 
-from medmonai.data.readers.image_sets import load_plane
+from medmonai.data.io import load_plane
 from medmonai.errors import ConfigError, DataError
 
 __all__ = ["LoadImageChannels", "fit_to_shape"]
@@ -35,7 +35,7 @@ def fit_to_shape(image: torch.Tensor, image_shape: Sequence[int]) -> torch.Tenso
 class LoadImageChannels(Transform):
     """Read one path per channel into a float32 ``(C, H, W)`` tensor in [-1, 1] (the range of a tanh generator).
 
-    Each channel is read by :func:`medmonai.data.readers.load_plane`: 8- and 16-bit pictures scaled by their
+    Each channel is read by :func:`medmonai.data.io.load_plane`: 8- and 16-bit pictures scaled by their
     dtype's range, float pictures, DICOM images and NIfTI slices by their own minimum and maximum; then mapped
     from [0, 1] to [-1, 1]. With ``resize`` the image is resized to cover ``image_shape`` (bilinear) and its
     centre cropped (see :func:`fit_to_shape`).

@@ -1,16 +1,6 @@
-"""Cohort manifests: a table of subjects (one row each) with image paths and covariates, backed by pyarrow.
+"""The cohort manifest itself: a pyarrow table of subjects, opened, checked, indexed and validated row by row.
 
-A manifest is a CSV (``.csv`` or ``.csv.gz``) or Parquet file with a subject column (``subject_id``), one or
-more image columns holding file paths, and any covariate columns (age, sex, site, ...). It is read into a pyarrow
-``Table`` (columnar, no Python object per row), so a million-row manifest opens in under a second; the checks at
-open (columns present, subject ids non-empty and unique) are vectorised. Covariates are read on demand as float64
-arrays. Image headers are not read at open: :meth:`CohortManifest.check_row` checks one row as it loads, and
-:meth:`CohortManifest.validate` checks every row in parallel and writes a report of the bad ones.
-
-**Rows.** Methods take ``i``, the 0-based position in this manifest (what :meth:`CohortManifest.take` and
-``row(i)["row"]`` use). Messages for people name the *file row*: data rows of the manifest file counted from 1,
-header excluded, so "row 17" is the 18th line of a CSV. A manifest built by :meth:`CohortManifest.take` keeps
-the file rows of its subjects.
+See :mod:`medmonai.data.readers.cohort` for the file layout and the row convention of its messages.
 """
 
 from __future__ import annotations
@@ -19,7 +9,6 @@ import csv
 import io
 import logging
 import os
-import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -28,214 +17,23 @@ from typing import Any
 
 import numpy as np
 
-from medmonai.errors import ConfigError, DataError, reason
+from medmonai.data.io import image_shape_or_problem, read_manifest_table, require_pyarrow
+from medmonai.data.readers.cohort.columns import ROW_CONVENTION, as_text, file_rows_text, to_float64
+from medmonai.errors import ConfigError, DataError
 from medmonai.utils.outputs import atomic_write_bytes
 
-try:  # an optional dependency (the "population" extra): a clear error when a manifest is opened without it
+try:  # the optional "population" extra: require_pyarrow names the install command when it is missing
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.csv as pa_csv
-    import pyarrow.parquet as pq
 except ImportError:  # pragma: no cover - exercised only where pyarrow is absent
     pa = None
 
-__all__ = [
-    "REPORT_COLUMNS",
-    "ROW_CONVENTION",
-    "CohortManifest",
-    "file_rows_text",
-    "image_header_shape",
-    "read_manifest_table",
-    "require_pyarrow",
-    "to_float64",
-]
+__all__ = ["REPORT_COLUMNS", "CohortManifest"]
 
 logger = logging.getLogger(__name__)
 
-ROW_CONVENTION = "rows count from 1, header excluded"
 REPORT_COLUMNS = ("row", "file_row", "subject_id", "column", "file", "problem")
-_NUMBER = r"(?i)^[+-]?((\d+\.?\d*|\.\d+)(e[+-]?\d+)?|inf|infinity|nan)$"  # what arrow's string-to-float cast takes
-_SHOWN_ROWS = 5  # file rows listed in a duplicate-subject error
 _CHUNK = 512  # rows per validation task: large enough that thread hand-off costs nothing
-
-
-def require_pyarrow() -> None:
-    """Raise a :class:`ConfigError` with the install command when pyarrow is missing."""
-    if pa is None:
-        raise ConfigError("cohort manifests need pyarrow: pip install 'medmonai[population]' (or pyarrow)")
-
-
-def read_manifest_table(path: str | Path, string_columns: Sequence[str] = ()) -> pa.Table:
-    """Read a CSV (optionally gzipped) or Parquet file into a pyarrow ``Table`` (columnar, nothing per row).
-
-    Args:
-        path: the ``.csv``, ``.csv.gz`` or ``.parquet`` file.
-        string_columns: CSV columns kept as text whatever they look like (ids such as ``007``). Defaults to none.
-
-    Raises:
-        DataError: the file is unreadable (malformed CSV, damaged Parquet) or has another suffix.
-    """
-    require_pyarrow()
-    path = Path(path)
-    name = path.name.lower()
-    try:
-        if name.endswith((".parquet", ".pq")):
-            return pq.read_table(path, memory_map=True)
-        if name.endswith((".csv", ".csv.gz")):
-            options = pa_csv.ConvertOptions(column_types={c: pa.string() for c in string_columns})
-            return pa_csv.read_csv(path, convert_options=options)  # .gz is decompressed by its suffix
-    except (pa.ArrowInvalid, OSError) as e:
-        raise DataError(f"{path}: unreadable manifest ({reason(e)})") from e
-    raise DataError(f"{path}: a manifest must be .csv, .csv.gz or .parquet, got '{path.name}'")
-
-
-def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A column as trimmed strings (numeric subject ids in a Parquet file become their decimal text)."""
-    if not pa.types.is_string(column.type):
-        column = pc.cast(column, pa.string())
-    return pc.utf8_trim_whitespace(column)
-
-
-def file_rows_text(indices: Iterable[int], file_rows: np.ndarray | None = None) -> str:
-    """``"row 7"`` or ``"rows 7, 12, ..."``: table positions as 1-based file rows (the first few only).
-
-    Args:
-        indices: 0-based table positions.
-        file_rows: 0-based data row in the file of each table position. Defaults to the positions themselves.
-    """
-    rows = [(int(file_rows[i]) if file_rows is not None else int(i)) + 1 for i in indices]
-    shown = ", ".join(map(str, rows[:_SHOWN_ROWS])) + (", ..." if len(rows) > _SHOWN_ROWS else "")
-    return f"row{'s' if len(rows) > 1 else ''} {shown}"
-
-
-def to_float64(
-    column: pa.ChunkedArray | pa.Array, source: str | Path, name: str, file_rows: np.ndarray | None = None
-) -> np.ndarray:
-    """A column as ``(n,)`` float64, vectorised: numbers as they are, booleans as 0/1, text parsed.
-
-    Missing values (null, empty or blank text, ``NA``/``nan``) become NaN.
-
-    Args:
-        column: the values.
-        source: the file they came from, for the message.
-        name: the column name, for the message.
-        file_rows: 0-based file row of each value, for the message. Defaults to ``0..n-1``.
-
-    Raises:
-        DataError: ``"<source>: column '<name>', row N: 'abc' is not a number"`` for the first bad value, or the
-            column holds neither numbers nor text.
-    """
-    kind = column.type
-    if pa.types.is_dictionary(kind):
-        column, kind = pc.cast(column, kind.value_type), kind.value_type
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) or pa.types.is_null(kind):
-        return np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), np.float64)
-    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        raise DataError(f"{source}: column '{name}' holds {kind} values, not numbers")
-    text = pc.utf8_trim_whitespace(column)
-    text = pc.if_else(pc.equal(pc.utf8_length(text), 0), pa.scalar(None, text.type), text)
-    bad = pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(pc.match_substring_regex(text, _NUMBER), True)))
-    first = pc.indices_nonzero(pc.fill_null(bad, False))
-    if len(first):
-        i = int(first[0].as_py())
-        where = file_rows_text([i], file_rows)
-        raise DataError(f"{source}: column '{name}', {where}: {text[i].as_py()!r} is not a number ({ROW_CONVENTION})")
-    try:
-        return np.asarray(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False), np.float64)
-    except pa.ArrowInvalid as e:  # a form the pattern lets through but arrow's parser refuses
-        raise DataError(f"{source}: column '{name}' is not numeric ({reason(e)})") from e
-
-
-def image_header_shape(path: str | Path) -> tuple[int, ...]:
-    """The image size from a file's header, without reading its pixels.
-
-    NIfTI through nibabel, PNG/JPEG/TIFF/BMP through PIL (lazy, not decoded), DICOM through pydicom (stops before
-    the pixel data), a folder as one DICOM series, anything else (MHA, NRRD, ...) through SimpleITK's
-    ``ReadImageInformation``. Trailing axes of size 1 are dropped, so a 2-D image stored as ``(H, W, 1)`` is 2-D.
-
-    Args:
-        path: an image file, or a folder holding one DICOM series.
-
-    Returns:
-        The size of each axis, e.g. ``(H, W)`` or ``(X, Y, Z)``.
-
-    Raises:
-        DataError: the header cannot be read, or holds no image.
-    """
-    shape = _shape_or_problem(Path(path))
-    if isinstance(shape, str):
-        raise DataError(f"{path}: {shape}")
-    return shape
-
-
-def _shape_or_problem(path: Path) -> tuple[int, ...] | str:
-    """The header's image size (trailing size-1 axes dropped), or what stops it being read."""
-    name = path.name.lower()
-    try:
-        if path.is_dir():
-            shape = _dicom_series_shape(path)
-        elif name.endswith((".nii", ".nii.gz")):
-            shape = _nifti_shape(path)
-        elif name.endswith((".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")):
-            shape = _picture_shape(path)
-        elif name.endswith(".dcm"):
-            shape = _dicom_shape(path)
-        else:
-            shape = _itk_shape(path)
-    except _NoImageError as e:
-        return str(e)
-    except Exception as e:  # every reader has its own exception types for a damaged file
-        return f"unreadable image header ({reason(e, last_chars=160)})"
-    while len(shape) > 2 and shape[-1] == 1:
-        shape = shape[:-1]
-    return tuple(int(s) for s in shape)
-
-
-class _NoImageError(ValueError):
-    """A readable file that holds no image (e.g. a DICOM RT plan)."""
-
-
-def _nifti_shape(path: Path) -> tuple[int, ...]:
-    import nibabel as nib
-
-    return tuple(nib.load(str(path)).header.get_data_shape())  # nibabel reads only the header until data is asked
-
-
-def _picture_shape(path: Path) -> tuple[int, ...]:
-    from PIL import Image
-
-    with Image.open(path) as image:  # lazy: the header is parsed, the pixels are not decoded
-        width, height = image.size
-    return (height, width)
-
-
-def _dicom_shape(path: Path) -> tuple[int, ...]:
-    import pydicom
-
-    with warnings.catch_warnings():  # pydicom warns about harmless oddities of many real files
-        warnings.simplefilter("ignore")
-        header = pydicom.dcmread(path, stop_before_pixels=True)
-    if "Rows" not in header or "Columns" not in header:
-        raise _NoImageError(f"DICOM without an image (no Rows/Columns; modality {header.get('Modality', '?')})")
-    frames = int(header.get("NumberOfFrames", 1) or 1)
-    size = (int(header.Rows), int(header.Columns))
-    return (frames, *size) if frames > 1 else size
-
-
-def _dicom_series_shape(folder: Path) -> tuple[int, ...]:
-    from medmonai.data.io import dicom_series_files
-
-    files = dicom_series_files(folder)
-    return (len(files), *_dicom_shape(Path(files[0]))[-2:])
-
-
-def _itk_shape(path: Path) -> tuple[int, ...]:
-    import SimpleITK as sitk
-
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
-    reader.ReadImageInformation()
-    return tuple(reader.GetSize())
 
 
 def _image_problem(file: str, spatial_dims: int | None) -> str | None:
@@ -244,7 +42,7 @@ def _image_problem(file: str, spatial_dims: int | None) -> str | None:
         return "no path given"
     if not os.path.exists(file):
         return "file not found"
-    shape = _shape_or_problem(Path(file))
+    shape = image_shape_or_problem(Path(file))
     if isinstance(shape, str):
         return shape
     shown = "x".join(map(str, shape))
@@ -256,7 +54,9 @@ def _image_problem(file: str, spatial_dims: int | None) -> str | None:
 
 
 class CohortManifest:
-    """A table of subjects with image paths and covariates, backed by a pyarrow ``Table`` (see the module doc).
+    """A table of subjects with image paths and covariates, backed by a pyarrow ``Table``.
+
+    See :mod:`medmonai.data.readers.cohort` for the layout and the row convention.
 
     Args:
         table: one row per subject.
@@ -296,7 +96,7 @@ class CohortManifest:
         if table.num_rows == 0:
             raise DataError(f"{self.source}: the manifest lists no subjects")
         for name in (subject_column, *self.image_columns):
-            table = table.set_column(table.schema.get_field_index(name), name, _as_text(table[name]))
+            table = table.set_column(table.schema.get_field_index(name), name, as_text(table[name]))
         self.table = table
         self._file_rows = None if file_rows is None else np.asarray(file_rows, np.int64)  # None: row i is file row i
         if self._file_rows is not None and len(self._file_rows) != table.num_rows:
@@ -388,7 +188,7 @@ class CohortManifest:
             DataError: no such column.
         """
         column = self._column(name)
-        return np.asarray(pc.fill_null(_as_text(column), "").to_numpy(zero_copy_only=False), dtype=str)
+        return np.asarray(pc.fill_null(as_text(column), "").to_numpy(zero_copy_only=False), dtype=str)
 
     def image_paths(self, column: str | None = None) -> np.ndarray:
         """The absolute paths of one image column as a ``(n,)`` numpy string array (vectorised).
