@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from medmonai.data.cache import cached_folder
 from medmonai.data.synthetic.population.anatomy import Reference, reference_anatomy, subject_image
 from medmonai.data.synthetic.population.model import (
     AGE_RANGE,
@@ -42,9 +43,8 @@ from medmonai.data.synthetic.population.model import (
     draw_factors,
     draw_genotypes,
 )
-from medmonai.data.synthetic.template import brain_sources, default_cache_dir, generator_version, save_volume
+from medmonai.data.synthetic.template import brain_sources, generator_version, save_volume
 from medmonai.errors import ConfigError
-from medmonai.utils.outputs import atomic_directory
 
 __all__ = ["simulate_population"]
 
@@ -241,23 +241,17 @@ def simulate_population(
         ConfigError: an argument out of range, or nilearn missing.
     """
     shape = _check(n_subjects, shape, n_variants, seed)
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
     setting = {"seed": seed, "n_subjects": n_subjects, "shape": list(shape)}
     name = f"population_{_population_version()}_n{n_subjects}_{'x'.join(map(str, shape))}_v{n_variants}_seed{seed}"
-    final = cache / name
-    if (final / "truth.json").is_file():
-        return final
-    logger.info(f"simulating a population of {n_subjects} brains from the MNI152 template into {final}")
-    try:
-        with _one_thread(), atomic_directory(final) as staging:  # a half-written population is never visible
+
+    def write(staging: Path) -> None:
+        with _one_thread():
             ref = reference_anatomy(shape)
             drawn, files = _generate(staging, ref, n_subjects, n_variants, seed)
             truth = _truth(ref, drawn["variants"], drawn["maf"], drawn["causal"], setting)
             files["truth.json"] = (json.dumps(truth, indent=1) + "\n").encode()
             for file_name, data in files.items():
                 (staging / file_name).write_bytes(data)
-    except OSError:
-        if (final / "truth.json").is_file():  # another process wrote the same setting meanwhile
-            return final
-        raise
-    return final
+
+    announce = f"simulating a population of {n_subjects} brains from the MNI152 template"
+    return cached_folder(cache_dir, name, "truth.json", write, announce)
