@@ -103,5 +103,6 @@ def test_the_bundle_trains_its_segmenter_on_training_anomalies_only():
 
     parser = ConfigParser()
     parser.read_config(str(PACKAGE.parent / "bundles" / "brain_mri_anomaly" / "configs" / "train.yaml"))
-    corruption = parser.get_parsed_content("corruptions#ssad3d")
+    parser["model"] = "ssad3d"
+    corruption = parser.get_parsed_content("method").corruption()
     assert type(corruption) is SyntheticAnomalies
