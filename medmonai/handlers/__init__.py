@@ -5,7 +5,6 @@ and the reports, which all build on :class:`ScoreBuffer`: it keeps an evaluator'
 and reports when the run completes. Study-specific reports live in :mod:`medmonai.apps`.
 """
 
-from medmonai.handlers.anomaly_collector import AnomalyCollector
 from medmonai.handlers.case_report import CaseReport, lesion_summary
 from medmonai.handlers.checkpoint import (
     ModelExporter,
@@ -21,12 +20,10 @@ from medmonai.handlers.latent_report import LatentReport
 from medmonai.handlers.map_writer import MapWriter
 from medmonai.handlers.progress import TrainingProgressBar
 from medmonai.handlers.reseed import EpochReseed, SetEpoch
-from medmonai.handlers.score_buffer import ScoreBuffer, as_array
 from medmonai.handlers.score_table import ScoreTable
 from medmonai.handlers.training_summary import TrainingSummary
 
 __all__ = [
-    "AnomalyCollector",
     "CaseReport",
     "EpochReseed",
     "IMAGE_CASE_COLUMNS",
@@ -38,13 +35,11 @@ __all__ = [
     "ModelExporter",
     "RNGState",
     "ResumableCheckpoint",
-    "ScoreBuffer",
     "ScoreTable",
     "SetEpoch",
     "TrainingProgressBar",
     "TrainingSummary",
     "ValueHistogram",
-    "as_array",
     "latest_checkpoint",
     "lesion_summary",
     "load_weights",

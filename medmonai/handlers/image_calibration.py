@@ -24,7 +24,7 @@ from scipy import ndimage
 from medmonai.errors import ConfigError
 from medmonai.handlers.case_report import threshold_note
 from medmonai.handlers.map_writer import StagedMapHandler
-from medmonai.handlers.score_buffer import as_array
+from medmonai.engines.collect import as_array
 from medmonai.keys import Keys
 from medmonai.scoring.calibration import Calibration, calibrate
 from medmonai.scoring.images import error_map

@@ -12,7 +12,7 @@ import numpy as np
 from ignite.engine import Engine
 
 from medmonai.errors import ConfigError
-from medmonai.handlers.score_buffer import ScoreBuffer
+from medmonai.engines.collect import ScoreBuffer
 from medmonai.utils.outputs import atomic_write_bytes
 
 __all__ = ["ScoreTable"]

@@ -6,7 +6,7 @@ import torch
 from ignite.engine import Engine
 
 from medmonai.errors import ConfigError
-from medmonai.handlers import ScoreBuffer
+from medmonai.engines import ScoreBuffer
 
 
 class Totals(ScoreBuffer):
