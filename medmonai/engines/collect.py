@@ -67,11 +67,15 @@ class ScoreBuffer:
             if missing:
                 raise ConfigError(f"{type(self).__name__}: {missing} not in the evaluator's {name}")
             for key in keys:
-                self.buffers[key].append(as_array(source[key]))
+                self.keep(key, source[key])
+
+    def keep(self, key: str, values: Any) -> None:
+        """Keep one iteration's ``values`` (items along the first axis) under ``key``, e.g. a value computed here."""
+        self.buffers.setdefault(key, []).append(as_array(values))
 
     def values(self, key: str) -> np.ndarray:
         """Everything collected under ``key`` in this run, items along the first axis."""
-        return np.concatenate(self.buffers[key]) if self.buffers[key] else np.empty(0)
+        return np.concatenate(self.buffers[key]) if self.buffers.get(key) else np.empty(0)
 
     def completed(self, engine: Engine) -> None:
         """Report what was collected; subclasses write their files here."""

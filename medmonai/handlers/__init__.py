@@ -5,7 +5,7 @@ and the reports, which all build on :class:`ScoreBuffer`: it keeps an evaluator'
 and reports when the run completes. Study-specific reports live in :mod:`medmonai.apps`.
 """
 
-from medmonai.handlers.case_report import CaseReport, lesion_summary
+from medmonai.handlers.case_report import CASE_COLUMNS, IMAGE_CASE_COLUMNS, CaseReport, lesion_summary
 from medmonai.handlers.checkpoint import (
     ModelExporter,
     ResumableCheckpoint,
@@ -15,7 +15,7 @@ from medmonai.handlers.checkpoint import (
 )
 from medmonai.handlers.histogram import ValueHistogram
 from medmonai.handlers.ignite_metrics import ItemMean, mean_of
-from medmonai.handlers.image_calibration import IMAGE_CASE_COLUMNS, ImageCalibrationWriter, ImageCaseReport
+from medmonai.handlers.image_calibration import ImageCalibrationWriter
 from medmonai.handlers.latent_report import LatentReport
 from medmonai.handlers.map_writer import MapWriter
 from medmonai.handlers.progress import TrainingProgressBar
@@ -24,11 +24,11 @@ from medmonai.handlers.score_table import ScoreTable
 from medmonai.handlers.training_summary import TrainingSummary
 
 __all__ = [
+    "CASE_COLUMNS",
     "CaseReport",
     "EpochReseed",
     "IMAGE_CASE_COLUMNS",
     "ImageCalibrationWriter",
-    "ImageCaseReport",
     "ItemMean",
     "LatentReport",
     "MapWriter",

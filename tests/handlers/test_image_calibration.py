@@ -9,7 +9,7 @@ import torch
 from ignite.engine import Engine
 
 from medmonai.errors import ConfigError
-from medmonai.handlers import IMAGE_CASE_COLUMNS, ImageCalibrationWriter, ImageCaseReport
+from medmonai.handlers import IMAGE_CASE_COLUMNS, CaseReport, ImageCalibrationWriter
 from medmonai.keys import Keys
 from medmonai.scoring import Calibration
 
@@ -71,7 +71,7 @@ def read_cases(folder):
 
 def test_cases_record_the_calibrated_thresholds_and_their_rule(calibration, tmp_path):
     out = tmp_path / "calibrated"
-    run(ImageCaseReport(calibration, out, "score", "mse"), batches([1.0, 8.0]))
+    run(CaseReport(calibration, out, score_key="score", reconstruction="mse"), batches([1.0, 8.0]))
     columns, rows = read_cases(out)
     assert tuple(columns[: len(EARLIER_COLUMNS)]) == EARLIER_COLUMNS  # the earlier columns keep their order
     assert tuple(columns[-len(THRESHOLD_COLUMNS) :]) == THRESHOLD_COLUMNS == IMAGE_CASE_COLUMNS[-3:]
@@ -87,7 +87,7 @@ def test_cases_record_the_calibrated_thresholds_and_their_rule(calibration, tmp_
 def test_manual_thresholds_override_and_are_recorded_as_manual(calibration, tmp_path):
     out = tmp_path / "manual"
     manual = calibration.with_manual(image_threshold=0.5, voxel_threshold=1e-6)
-    run(ImageCaseReport(manual, out, "score", "mse"), batches([1.0, 8.0]))
+    run(CaseReport(manual, out, score_key="score", reconstruction="mse"), batches([1.0, 8.0]))
     _, rows = read_cases(out)
     for row in rows.values():
         assert row["abnormal"] == "1"  # both above the manual 0.5, where the calibrated 7.2 flagged one
