@@ -241,7 +241,7 @@ class CaseReport(StagedMapHandler):
         taken = {r["case_id"] for r in self.rows}
         ids = []
         for values in zip(*columns, strict=True) if columns else [()] * n:
-            source = str(values[0]) if values and self.id_keys[0] == "source" else ""
+            source = str(values[0]) if values and self.id_keys[0] == "source" and "source" in batch else ""
             case = Path(source).stem if source else "_".join(str(v) for v in values if str(v)) or str(len(self.rows))
             base, k = case, 1
             while case in taken:  # two files with one stem in different folders
