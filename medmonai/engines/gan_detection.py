@@ -182,7 +182,9 @@ class GANDetectionProtocol(DetectionProtocol):
                 pixels = ranking_metrics(masks.ravel(), test.values(f"{detector}_map").ravel())
                 metrics[f"{detector}_pixel_auprc"] = pixels["ap"]
                 metrics[f"{detector}_pixel_auroc"] = pixels["auroc"]
-        logger.info(", ".join(f"{_METRIC_PREFIX[d]}_auroc {metrics[f'{_METRIC_PREFIX[d]}_auroc']:.3f}" for d in DETECTORS))
+        logger.info(
+            ", ".join(f"{_METRIC_PREFIX[d]}_auroc {metrics[f'{_METRIC_PREFIX[d]}_auroc']:.3f}" for d in DETECTORS)
+        )
         return metrics, curves
 
     def report(

@@ -174,14 +174,22 @@ class CaseReport(StagedMapHandler):
         score = image_score(anomaly_map[region], settings.get("method", "percentile"), settings.get("percentile", 99.0))
         count, volume = lesion_summary(segmentation, out["affine"])
         seg_path, mask_path = Path("segmentations") / f"{case}_seg.nii.gz", Path("maps") / f"{case}_brain_mask.nii.gz"
-        self._stage_mask(segmentation, out, seg_path, f"medmonai segmentation: {cal.method} > {cal.voxel_threshold:.4g}")
+        self._stage_mask(
+            segmentation, out, seg_path, f"medmonai segmentation: {cal.method} > {cal.voxel_threshold:.4g}"
+        )
         brain = out.get(Keys.BRAIN_MASK)
         self._stage_mask(region if brain is None else brain, out, mask_path, "medmonai brain mask used")
         label = out[Keys.LABEL] if out[Keys.LABEL] is not None and out[Keys.LABEL].any() else None
         figure = calibrated_overlay_figure(
-            out[Keys.IMAGE], anomaly_map, segmentation, label, f"{case}: {cal.method}", cal.voxel_threshold,
-            cal.display_max, out["affine"],
-        )  # fmt: skip
+            out[Keys.IMAGE],
+            anomaly_map,
+            segmentation,
+            label,
+            f"{case}: {cal.method}",
+            cal.voxel_threshold,
+            cal.display_max,
+            out["affine"],
+        )
         row = {
             **self._row(case, out["source"], score),
             "lesion_count": count,
@@ -336,9 +344,12 @@ class CaseReport(StagedMapHandler):
             detail = f"image score {r['image_score']:.4g} (threshold {r['image_threshold']:.4g}); {found}; "
             cases.append(
                 ReportCase(
-                    r["case_id"], bool(r["abnormal"]), (f"{r['image_score']:.4g}", *cells),
-                    detail + f"source <code>{source}</code>", figures.get(i),
-                )  # fmt: skip
+                    r["case_id"],
+                    bool(r["abnormal"]),
+                    (f"{r['image_score']:.4g}", *cells),
+                    detail + f"source <code>{source}</code>",
+                    figures.get(i),
+                )
             )
         headers = ("image score", "regions", "pixels") if self.images else ("image score", "lesions", "volume (mm³)")
         return case_report_page(self.title, intro, headers, cases)

@@ -1,4 +1,4 @@
-"""Anomaly scoring: per-image scores (GAN ones included), voxel maps, post-processing, and thresholds calibrated on healthy data."""
+"""Anomaly scoring: per-image scores (GAN ones too), voxel maps, post-processing, and thresholds from healthy data."""
 
 from medmonai.scoring.aggregate import IMAGE_SCORES, image_score
 from medmonai.scoring.calibration import CALIBRATION_FILE, Calibration, calibrate, load_calibration

@@ -5,8 +5,8 @@ import pytest
 import torch
 from ignite.engine import Engine
 
-from medmonai.errors import ConfigError
 from medmonai.engines import ScoreBuffer
+from medmonai.errors import ConfigError
 
 
 class Totals(ScoreBuffer):

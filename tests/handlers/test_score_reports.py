@@ -3,7 +3,6 @@
 import csv
 import json
 
-import numpy as np
 import pytest
 import torch
 from ignite.engine import Engine, Events
@@ -45,7 +44,9 @@ def test_value_histogram_splits_values_by_class(tmp_path, monkeypatch):
     monkeypatch.setattr("medmonai.handlers.histogram.histogram_figure", fake_figure)
     batches = [{"fraction": torch.tensor([0.1, 0.5, 0.7]), Keys.LABEL: torch.tensor([0, 1, 1])}]
     run(ValueHistogram(tmp_path, "fraction", class_names={1: "lesion"}), batches, lambda e, b: {})
-    assert drawn["groups"]["0"].tolist() == pytest.approx([0.1]) and drawn["groups"]["lesion"] == pytest.approx([0.5, 0.7])
+    assert drawn["groups"]["0"].tolist() == pytest.approx([0.1]) and drawn["groups"]["lesion"] == pytest.approx(
+        [0.5, 0.7]
+    )
     assert drawn["title"] == "fraction of 3 items" and drawn["log_count"] is True
     assert (tmp_path / "fraction_hist.png").is_file()
 
