@@ -1,8 +1,9 @@
 """Ignite handlers: what attaches to an engine and saves, logs, writes or reports.
 
 Checkpoints and weights, progress, training summaries, per-epoch reseeding, metric means, map and score writers,
-and the reports, which all build on :class:`ScoreBuffer`: it keeps an evaluator's per-item outputs over a run
-and reports when the run completes. Study-specific reports live in :mod:`medmonai.apps`.
+and the reports, which all build on the detection pipeline's one collector, :class:`medmonai.engines.ScoreBuffer`:
+it keeps an evaluator's per-item outputs over a run and reports when the run completes. Handlers import engines,
+never the reverse. Study-specific reports live in :mod:`medmonai.apps`.
 """
 
 from medmonai.handlers.case_report import CASE_COLUMNS, IMAGE_CASE_COLUMNS, CaseReport, lesion_summary
