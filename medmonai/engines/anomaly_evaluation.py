@@ -1,4 +1,4 @@
-"""The evaluation protocol for anomaly maps: calibrate on healthy validation volumes, score the test set."""
+"""The 3-D detection protocol for anomaly maps: calibrate on healthy validation volumes, score the test set."""
 
 from __future__ import annotations
 
@@ -8,19 +8,19 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-from ignite.engine import Engine, Events
 
 from medmonai.data.io import load_volume
+from medmonai.engines.anomaly_collector import HEALTHY, AnomalyCollector
 from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
+from medmonai.engines.detection import DetectionProtocol
 from medmonai.errors import DataError
-from medmonai.handlers.anomaly_collector import HEALTHY, AnomalyCollector
 from medmonai.keys import Keys
-from medmonai.metrics import auroc_ap, dice_from_counts, ranking_metrics
+from medmonai.metrics import dice_from_counts, ranking_metrics, sample_detection
 from medmonai.scoring import HealthyScaleCombination, VoxelwiseStandardization
 from medmonai.scoring.calibration import Calibration, calibrate
 from medmonai.scoring.normative import normative_specs
 from medmonai.scoring.thresholds import check_fpr
-from medmonai.utils.outputs import atomic_write_bytes, figure_png_bytes, json_bytes, write_outputs
+from medmonai.utils.outputs import atomic_write_bytes, figure_png_bytes, json_bytes
 from medmonai.viz import roc_pr_figure
 from medmonai.viz.tables import comparison_markdown
 
@@ -29,8 +29,8 @@ __all__ = ["AnomalyEvaluation"]
 logger = logging.getLogger(__name__)
 
 
-class AnomalyEvaluation:
-    """Run the protocol: thresholds from healthy validation volumes only, then voxel and sample metrics on test.
+class AnomalyEvaluation(DetectionProtocol):
+    """The 3-D configuration of the detection pipeline: voxel and image thresholds, voxel and sample metrics.
 
     1. The validation evaluator maps the healthy validation volumes. Each method's voxel threshold is the score
        exceeded by ``voxel_fpr`` of their in-brain voxels; its image threshold is exceeded by ``target_fpr`` of
@@ -91,33 +91,31 @@ class AnomalyEvaluation:
         calibration_paths: Mapping[str, str | Path] | None = None,
         calibration_settings: Mapping | None = None,
     ) -> None:
-        self.val_evaluator = val_evaluator
-        self.test_evaluator = test_evaluator
-        self.output_dir = Path(output_dir)
+        super().__init__(val_evaluator, test_evaluator, output_dir, title)
         self.voxel_fpr = check_fpr(voxel_fpr, "voxel_fpr")
         self.target_fpr = check_fpr(target_fpr, "target_fpr")
         self.score_settings = {
             "image_score_method": image_score_method,
             "image_score_percentile": image_score_percentile,
         }
-        self.title = title
         self.combinations = {name: dict(spec) for name, spec in (combinations or {}).items()}
         self.normative = normative_specs(normative)
         self.calibration_paths = {m: Path(p) for m, p in (calibration_paths or {}).items()}
         self.calibration_settings = dict(calibration_settings or {})
         self.calibrations: dict[str, Calibration] = {}
 
-    def calibrate(self) -> tuple[dict[str, float], dict[str, float]]:
-        """Map the healthy validation volumes; return ``(voxel thresholds, image thresholds)`` per method.
+    def collector(self, thresholds: tuple[dict, dict] | None = None) -> AnomalyCollector:
+        """The healthy volumes' collector (whole maps kept for normative maps), or the test volumes' (segmenting)."""
+        if thresholds is None:
+            return AnomalyCollector(**self.score_settings, keep_maps=bool(self.normative))
+        return AnomalyCollector(**self.score_settings, voxel_thresholds=thresholds[0])
+
+    def fit(self, collector: AnomalyCollector) -> tuple[dict[str, float], dict[str, float]]:
+        """Fit the derived maps and calibrate every method; return ``(voxel thresholds, image thresholds)``.
 
         The full calibrations (thresholds, display scale, settings) are kept in ``self.calibrations``.
         """
-        collector, records = AnomalyCollector(**self.score_settings), []
-        collector.attach(self.val_evaluator)
-        if self.normative:  # the voxel-wise statistics need whole maps, not just in-region values
-            self.val_evaluator.add_event_handler(Events.ITERATION_COMPLETED, lambda e: records.append(_record(e)))
-        self.val_evaluator.run()
-        derived = self._fit_normative(collector, records)
+        derived = self._fit_normative(collector, collector.records)
         derived.update(self._fit_combinations(collector))
         if self.test_evaluator is not None:
             self.test_evaluator.derived = derived
@@ -189,17 +187,19 @@ class AnomalyEvaluation:
             fitted[name] = combination
         return fitted
 
-    def run(self) -> dict[str, float]:
-        """Calibrate, evaluate the test set and write the report; returns the metrics.
+    def check(self) -> None:
+        """Refuse a test set without lesions.
 
         Raises:
             DataError: no test volume's label holds a lesion voxel (checked before anything runs).
         """
         check_test_lesions(getattr(self.test_evaluator.data_loader.dataset, "data", None))
-        voxel_thresholds, image_thresholds = self.calibrate()
-        collector = AnomalyCollector(**self.score_settings, voxel_thresholds=voxel_thresholds)
-        collector.attach(self.test_evaluator)
-        self.test_evaluator.run()
+
+    def score(
+        self, collector: AnomalyCollector, thresholds: tuple[dict[str, float], dict[str, float]]
+    ) -> tuple[dict[str, float], dict[str, dict]]:
+        """Every method's thresholds, voxel metrics and sample metrics, and its ROC / PR curves."""
+        voxel_thresholds, image_thresholds = thresholds
         metrics, curves = {}, {}
         for method in collector.scores:
             metrics[f"{method}/voxel_threshold"] = voxel_thresholds[method]
@@ -207,6 +207,17 @@ class AnomalyEvaluation:
             voxel, curves[method] = _voxel_metrics(collector, method)
             metrics.update(voxel)
             metrics.update(_sample_metrics(collector, method, image_thresholds[method]))
+        return metrics, curves
+
+    def report(
+        self,
+        collector: AnomalyCollector,
+        thresholds: tuple[dict[str, float], dict[str, float]],
+        metrics: dict[str, float],
+        curves: dict[str, dict],
+    ) -> dict[str, bytes]:
+        """The report's files, per-group metrics included; writes the calibrations beside the weights."""
+        image_thresholds = thresholds[1]
         settings = self.settings(collector)
         self.save_calibrations()
         by_group = {}
@@ -216,18 +227,13 @@ class AnomalyEvaluation:
             for method in collector.scores:
                 by_group[group].update(_voxel_metrics(collector, method, idx)[0])
                 by_group[group].update(_sample_metrics(collector, method, image_thresholds[method], idx))
-        write_outputs(
-            self.output_dir,
-            {
-                "metrics.json": json_bytes(metrics),
-                **({"metrics_by_group.json": json_bytes(by_group)} if by_group else {}),
-                "comparison.md": comparison_markdown(metrics, list(collector.scores), settings, self.title).encode(),
-                "roc_pr.png": figure_png_bytes(roc_pr_figure(curves, self.title)),
-                "evaluation_settings.json": (json.dumps(settings, indent=2) + "\n").encode(),
-            },
-        )
-        logger.info(f"wrote metrics.json, comparison.md, roc_pr.png to {self.output_dir}")
-        return metrics
+        return {
+            "metrics.json": json_bytes(metrics),
+            **({"metrics_by_group.json": json_bytes(by_group)} if by_group else {}),
+            "comparison.md": comparison_markdown(metrics, list(collector.scores), settings, self.title).encode(),
+            "roc_pr.png": figure_png_bytes(roc_pr_figure(curves, self.title)),
+            "evaluation_settings.json": (json.dumps(settings, indent=2) + "\n").encode(),
+        }
 
     def settings(self, collector: AnomalyCollector) -> dict:
         """Everything that shaped the numbers, for the report."""
@@ -264,13 +270,6 @@ def check_test_lesions(items: list[dict] | None) -> None:
         f"test set: no lesion voxel in any of its {len(labels)} labels ({shown}); evaluation scores lesions, so "
         "give it lesion volumes (inference.yaml maps scans without labels)"
     )
-
-
-def _record(engine: Engine) -> dict:
-    """What a voxel-wise standardisation needs of one healthy volume: its maps, region and affine."""
-    out = engine.state.output
-    affine = out["affine"] if out["affine"] is not None else np.eye(4)
-    return {"maps": dict(out["maps"]), "region": out["region"], "affine": affine}
 
 
 def _subsets(collector: AnomalyCollector, volumes: list[int] | None = None) -> dict[str, list[int]]:
@@ -313,14 +312,8 @@ def _sample_metrics(
     volumes = list(range(len(collector.kinds))) if volumes is None else volumes
     scores = np.asarray(collector.image_scores[method])[volumes]
     kinds = np.asarray(collector.kinds)[volumes]
-    healthy = kinds == HEALTHY
-    out = {}
-    auroc, ap = auroc_ap(~healthy, scores)
-    out[f"{method}/sample_auroc"], out[f"{method}/sample_ap"] = auroc, ap
-    above = scores > threshold
-    out[f"{method}/sample_detection_rate"] = float(above[~healthy].mean()) if (~healthy).any() else float("nan")
-    out[f"{method}/sample_fpr"] = float(above[healthy].mean()) if healthy.any() else float("nan")
-    return out
+    detection = sample_detection(kinds != HEALTHY, scores, threshold)
+    return {f"{method}/sample_{name}": value for name, value in detection.items()}
 
 
 def _thinned(ranking: dict, points: int = 2000) -> dict[str, np.ndarray]:

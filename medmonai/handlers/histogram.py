@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from ignite.engine import Engine
 
-from medmonai.handlers.score_buffer import ScoreBuffer
+from medmonai.engines.collect import ScoreBuffer
 from medmonai.keys import Keys
 from medmonai.utils.outputs import figure_png_bytes, write_outputs
 from medmonai.viz.figures import histogram_figure

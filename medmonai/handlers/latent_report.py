@@ -13,7 +13,7 @@ from ignite.engine import Engine
 from monai.networks.utils import eval_mode
 from sklearn.metrics import roc_auc_score
 
-from medmonai.handlers.score_buffer import ScoreBuffer
+from medmonai.engines.collect import ScoreBuffer
 from medmonai.keys import Keys
 from medmonai.metrics.latent import latent_separation
 from medmonai.utils.outputs import figure_png_bytes, json_bytes, read_json, write_outputs

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from ignite.engine import Engine
 
+from medmonai.engines.collect import ScoreBuffer
 from medmonai.errors import ConfigError
-from medmonai.handlers.score_buffer import ScoreBuffer
 from medmonai.utils.outputs import atomic_write_bytes
 
 __all__ = ["ScoreTable"]

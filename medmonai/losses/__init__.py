@@ -1,4 +1,4 @@
-"""Losses: the VAE's ELBO and the GAN losses."""
+"""Losses: the VAE's ELBO, the GAN losses and f-AnoGAN's encoder loss."""
 
 from medmonai.losses.elbo import (
     RECONSTRUCTION_LOSSES,
@@ -7,13 +7,16 @@ from medmonai.losses.elbo import (
     reconstruction_nll,
     reconstruction_per_element,
 )
+from medmonai.losses.fanogan import IziFLoss, fanogan_residual
 from medmonai.losses.gan import GAN_LOSSES, discriminator_loss, generator_loss, gradient_penalty
 
 __all__ = [
     "GAN_LOSSES",
     "RECONSTRUCTION_LOSSES",
     "ELBOLoss",
+    "IziFLoss",
     "discriminator_loss",
+    "fanogan_residual",
     "gaussian_kl",
     "generator_loss",
     "gradient_penalty",

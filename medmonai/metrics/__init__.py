@@ -5,6 +5,7 @@ from medmonai.metrics.detection import (
     dice_from_counts,
     lesion_detection,
     ranking_metrics,
+    sample_detection,
 )
 from medmonai.metrics.gan import (
     blurred_mean_baseline,
@@ -25,5 +26,6 @@ __all__ = [
     "ms_ssim_diversity",
     "ms_ssim_settings",
     "ranking_metrics",
+    "sample_detection",
     "sliced_wasserstein_distance",
 ]

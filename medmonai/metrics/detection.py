@@ -6,7 +6,7 @@ import numpy as np
 from scipy import ndimage
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-__all__ = ["auroc_ap", "ranking_metrics", "dice_from_counts", "lesion_detection"]
+__all__ = ["auroc_ap", "ranking_metrics", "dice_from_counts", "lesion_detection", "sample_detection"]
 
 
 def auroc_ap(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
@@ -24,6 +24,28 @@ def auroc_ap(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     if y.all() or not y.any():
         return float("nan"), float("nan")
     return float(roc_auc_score(y, s)), float(average_precision_score(y, s))
+
+
+def sample_detection(positive: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """Image-level detection at a threshold: ``auroc``, ``ap``, ``detection_rate`` and ``fpr``.
+
+    An item is flagged when its score is above ``threshold``. ``detection_rate`` is the flagged share of the
+    positive items, ``fpr`` that of the others; each is NaN without such items.
+
+    Args:
+        positive: ``(N,)`` bool, True for an abnormal item.
+        scores: ``(N,)`` scores, higher meaning more anomalous.
+        threshold: the flagging threshold (e.g. calibrated on healthy data).
+    """
+    positive, scores = np.asarray(positive, bool).reshape(-1), np.asarray(scores).reshape(-1)
+    auroc, ap = auroc_ap(positive, scores)
+    flagged = scores > threshold
+    return {
+        "auroc": auroc,
+        "ap": ap,
+        "detection_rate": float(flagged[positive].mean()) if positive.any() else float("nan"),
+        "fpr": float(flagged[~positive].mean()) if (~positive).any() else float("nan"),
+    }
 
 
 def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict:

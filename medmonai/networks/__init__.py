@@ -4,6 +4,7 @@ from medmonai.networks.autoencoder import ConvAE, SliceWise
 from medmonai.networks.dcgan_vae import DCGANVAE
 from medmonai.networks.gan.dcgan import DCGANDiscriminator, DCGANGenerator
 from medmonai.networks.gan.encoder import GANEncoder
+from medmonai.networks.gan.fanogan import IziFNetwork
 from medmonai.networks.gan.layers import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm
 from medmonai.networks.gan.progressive import ProgressiveDiscriminator, ProgressiveGenerator
 from medmonai.networks.one_class_ae import BottleneckConvAE, ReferenceConvAE
@@ -24,6 +25,7 @@ __all__ = [
     "ProgressiveGenerator",
     "ProgressiveDiscriminator",
     "GANEncoder",
+    "IziFNetwork",
     "EqualizedConv2d",
     "EqualizedLinear",
     "PixelNorm",

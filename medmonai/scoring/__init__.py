@@ -1,8 +1,9 @@
-"""Anomaly scoring: per-image scores, voxel maps, post-processing, and thresholds calibrated on healthy data."""
+"""Anomaly scoring: per-image scores (GAN ones too), voxel maps, post-processing, and thresholds from healthy data."""
 
 from medmonai.scoring.aggregate import IMAGE_SCORES, image_score
 from medmonai.scoring.calibration import Calibration, calibrate, load_calibration
 from medmonai.scoring.combine import COMBINATION_RULES, HealthyScaleCombination
+from medmonai.scoring.gan import discriminator_anomaly_scores, fanogan_maps, fanogan_scores
 from medmonai.scoring.images import elbo_terms, error_map, reconstruction_error
 from medmonai.scoring.maps import (
     MAP_KINDS,
@@ -32,8 +33,11 @@ __all__ = [
     "ReconstructionResidual",
     "SlidingWindowMapper",
     "VoxelwiseStandardization",
+    "discriminator_anomaly_scores",
     "elbo_terms",
     "error_map",
+    "fanogan_maps",
+    "fanogan_scores",
     "image_score",
     "mean_std_threshold",
     "percentile_threshold",

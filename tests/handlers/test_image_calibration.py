@@ -9,9 +9,9 @@ import torch
 from ignite.engine import Engine
 
 from medmonai.errors import ConfigError
-from medmonai.handlers import IMAGE_CASE_COLUMNS, ImageCalibrationWriter, ImageCaseReport
+from medmonai.handlers import IMAGE_CASE_COLUMNS, CaseReport, ImageCalibrationWriter
 from medmonai.keys import Keys
-from medmonai.scoring import Calibration
+from medmonai.scoring import Calibration, threshold_at_fpr
 
 # the columns cases.csv had before thresholds were recorded, in their order
 EARLIER_COLUMNS = ("case_id", "source", "image_score", "image_threshold", "abnormal", "region_count", "region_pixels")
@@ -51,6 +51,8 @@ def calibration(tmp_path):
 def test_the_image_threshold_is_the_quantile_at_the_target_fpr(calibration, tmp_path):
     assert calibration.image_threshold == pytest.approx(np.quantile(np.arange(10.0), 0.8))  # 7.2
     assert calibration.n_healthy_volumes == 10 and calibration.unit == "images"  # images, not batches
+    pixels = np.concatenate([np.r_[np.full(16, (0.1 * i) ** 2), np.zeros(48)] for i in range(10)])  # mse maps
+    assert calibration.voxel_threshold == pytest.approx(threshold_at_fpr(pixels, 0.1), rel=1e-5)
     rules = json.loads((tmp_path / "thresholds.json").read_text(encoding="utf-8"))["rules"]
     assert rules["image_threshold"] == "fpr 0.2 on 10 healthy images: the 0.8 quantile of their image scores"
     assert rules["voxel_threshold"].startswith("fpr 0.1 on the pixels of 10 healthy images")
@@ -71,7 +73,7 @@ def read_cases(folder):
 
 def test_cases_record_the_calibrated_thresholds_and_their_rule(calibration, tmp_path):
     out = tmp_path / "calibrated"
-    run(ImageCaseReport(calibration, out, "score", "mse"), batches([1.0, 8.0]))
+    run(CaseReport(calibration, out, score_key="score", reconstruction="mse"), batches([1.0, 8.0]))
     columns, rows = read_cases(out)
     assert tuple(columns[: len(EARLIER_COLUMNS)]) == EARLIER_COLUMNS  # the earlier columns keep their order
     assert tuple(columns[-len(THRESHOLD_COLUMNS) :]) == THRESHOLD_COLUMNS == IMAGE_CASE_COLUMNS[-3:]
@@ -87,7 +89,7 @@ def test_cases_record_the_calibrated_thresholds_and_their_rule(calibration, tmp_
 def test_manual_thresholds_override_and_are_recorded_as_manual(calibration, tmp_path):
     out = tmp_path / "manual"
     manual = calibration.with_manual(image_threshold=0.5, voxel_threshold=1e-6)
-    run(ImageCaseReport(manual, out, "score", "mse"), batches([1.0, 8.0]))
+    run(CaseReport(manual, out, score_key="score", reconstruction="mse"), batches([1.0, 8.0]))
     _, rows = read_cases(out)
     for row in rows.values():
         assert row["abnormal"] == "1"  # both above the manual 0.5, where the calibrated 7.2 flagged one

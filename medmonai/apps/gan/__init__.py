@@ -1,15 +1,12 @@
-"""The ``medical_gan`` bundle's study code: data splits, sample quality, GAN anomaly detectors, synthetic export."""
+"""The ``medical_gan`` bundle's study code: data splits, sample quality, synthetic export.
+
+Its anomaly detectors live where every detector does: the f-AnoGAN network in :mod:`medmonai.networks.gan`, its
+loss in :mod:`medmonai.losses`, its scores in :mod:`medmonai.scoring.gan`, the evaluator and protocol in
+:mod:`medmonai.engines.gan_detection`.
+"""
 
 from medmonai.apps.gan.data import EMBEDDED_CHANNELS, channel_names, gan_datalists, labelled_test_set
-from medmonai.apps.gan.detection import DETECTORS, GANDetectionEvaluator, GANDetectionProtocol
 from medmonai.apps.gan.export import export_samples
-from medmonai.apps.gan.fanogan import (
-    IziFLoss,
-    IziFNetwork,
-    discriminator_anomaly_scores,
-    fanogan_maps,
-    fanogan_scores,
-)
 from medmonai.apps.gan.quality import (
     GANQualityReport,
     StageSampleGrids,
@@ -22,19 +19,11 @@ from medmonai.apps.gan.quality import (
 )
 
 __all__ = [
-    "DETECTORS",
-    "GANDetectionEvaluator",
-    "GANDetectionProtocol",
-    "IziFLoss",
-    "IziFNetwork",
     "EMBEDDED_CHANNELS",
     "GANQualityReport",
     "StageSampleGrids",
     "channel_names",
-    "discriminator_anomaly_scores",
     "export_samples",
-    "fanogan_maps",
-    "fanogan_scores",
     "gan_datalists",
     "labelled_test_set",
     "gan_quality",

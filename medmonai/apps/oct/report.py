@@ -13,7 +13,7 @@ from sklearn.metrics import roc_curve
 from torch.utils.data import Dataset
 
 from medmonai.data.synthetic.retina import OCT_CLASSES
-from medmonai.handlers.score_buffer import ScoreBuffer
+from medmonai.engines.collect import ScoreBuffer
 from medmonai.keys import Keys
 from medmonai.metrics import auroc_ap
 from medmonai.utils.outputs import figure_png_bytes, json_bytes, write_outputs

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from ignite.engine import Engine
 
-from medmonai.handlers.score_buffer import ScoreBuffer, as_array
+from medmonai.engines.collect import ScoreBuffer, as_array
 from medmonai.keys import Keys
 from medmonai.metrics import auroc_ap
 from medmonai.scoring import mean_std_threshold

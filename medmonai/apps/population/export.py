@@ -18,6 +18,7 @@ from torch import nn
 
 from medmonai.apps.population.embed import embed_rows
 from medmonai.apps.population.embeddings import write_embeddings
+from medmonai.engines.collect import ScoreBuffer
 
 __all__ = ["EmbeddingExport", "EmbeddingWriter"]
 
@@ -81,11 +82,12 @@ class EmbeddingExport:
             self._write(self.baseline, self.baseline_path, f"{self.model_name} (random initialisation)")
 
 
-class EmbeddingWriter:
+class EmbeddingWriter(ScoreBuffer):
     """Collect an evaluator's embeddings (``output["pred"]``, ``batch["subject_id"]``) and write them at ``COMPLETED``.
 
-    The evaluator runs the bundle's ``network_def`` (images in, embeddings out) with ``decollate=False``, so each
-    iteration's output holds the whole batch.
+    The population study's configuration of the detection pipeline's collector: it collects and reports, without
+    thresholds. The evaluator runs the bundle's ``network_def`` (images in, embeddings out) with
+    ``decollate=False``, so each iteration's output holds the whole batch.
 
     Args:
         path: the embeddings file.
@@ -93,27 +95,11 @@ class EmbeddingWriter:
     """
 
     def __init__(self, path: str | Path, model_name: str = "") -> None:
+        super().__init__(output_keys=("pred",), batch_keys=("subject_id",))
         self.path = Path(path)
         self.model_name = model_name
-        self.ids: list[str] = []
-        self.rows: list[np.ndarray] = []
 
-    def attach(self, engine: Engine) -> None:
-        """Start afresh with each run, collect every iteration, write at the end."""
-        engine.add_event_handler(Events.STARTED, self.started)
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self.collect)
-        engine.add_event_handler(Events.COMPLETED, self.write)
-
-    def started(self, engine: Engine) -> None:
-        """Forget an earlier run's embeddings."""
-        self.ids, self.rows = [], []
-
-    def collect(self, engine: Engine) -> None:
-        """Keep this batch's embeddings with their subject ids."""
-        self.ids.extend(str(s) for s in engine.state.batch["subject_id"])
-        self.rows.append(engine.state.output["pred"].detach().float().cpu().numpy())
-
-    def write(self, engine: Engine) -> None:
-        """Write every collected embedding."""
-        matrix = np.concatenate(self.rows)
-        write_embeddings(self.path, self.ids, matrix, model=self.model_name)
+    def completed(self, engine: Engine) -> None:
+        """Write every collected embedding (float32), in the order the subjects came."""
+        ids = [str(s) for s in self.values("subject_id")]
+        write_embeddings(self.path, ids, self.values("pred").astype(np.float32), model=self.model_name)

@@ -8,6 +8,7 @@ penultimate activations as ``features(x)``, of shape ``(B, F)``; they hold no ba
 
 from medmonai.networks.gan.dcgan import DCGANDiscriminator, DCGANGenerator
 from medmonai.networks.gan.encoder import GANEncoder
+from medmonai.networks.gan.fanogan import IziFNetwork, grouped_discriminator
 from medmonai.networks.gan.layers import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm
 from medmonai.networks.gan.progressive import ProgressiveDiscriminator, ProgressiveGenerator
 
@@ -17,6 +18,8 @@ __all__ = [
     "ProgressiveGenerator",
     "ProgressiveDiscriminator",
     "GANEncoder",
+    "IziFNetwork",
+    "grouped_discriminator",
     "EqualizedConv2d",
     "EqualizedLinear",
     "PixelNorm",

@@ -1,4 +1,4 @@
-"""Handler gathering, per method, what the evaluation protocol needs from an anomaly evaluator's volumes."""
+"""The 3-D protocol's collector: per method, what it needs of an anomaly evaluator's volumes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 from ignite.engine import Engine
 
-from medmonai.handlers.score_buffer import ScoreBuffer
+from medmonai.engines.collect import ScoreBuffer
 from medmonai.keys import Keys
 from medmonai.metrics import lesion_detection
 from medmonai.scoring import image_score
@@ -34,6 +34,8 @@ class AnomalyCollector(ScoreBuffer):
         image_score_percentile: percentile for ``"percentile"``. Defaults to 99.
         voxel_thresholds: ``{method: threshold}`` from healthy data, or None to skip segmentation.
             Defaults to None.
+        keep_maps: also keep each volume's whole maps, region and affine in ``records`` (what a voxel-wise
+            standardisation is fitted on). Defaults to False.
     """
 
     def __init__(
@@ -41,10 +43,12 @@ class AnomalyCollector(ScoreBuffer):
         image_score_method: str = "percentile",
         image_score_percentile: float = 99.0,
         voxel_thresholds: Mapping[str, float] | None = None,
+        keep_maps: bool = False,
     ) -> None:
         self.image_score_method = image_score_method
         self.image_score_percentile = image_score_percentile
         self.voxel_thresholds = dict(voxel_thresholds) if voxel_thresholds else None
+        self.keep_maps = keep_maps
         super().__init__()
 
     def reset(self) -> None:
@@ -57,10 +61,13 @@ class AnomalyCollector(ScoreBuffer):
         self.kinds: list[str] = []
         self.groups: list[str] = []
         self.voxel_ml: list[float] = []
+        self.records: list[dict] = []
 
     def iteration_completed(self, engine: Engine) -> None:
         """Collect one volume: values per method, kept per volume rather than per item of a batch."""
         out = engine.state.output
+        if self.keep_maps:  # the voxel-wise statistics need whole maps, not just in-region values
+            self.records.append({"maps": dict(out["maps"]), "region": out["region"], "affine": _affine(out)})
         region, label = out["region"], out[Keys.LABEL]
         truth = np.zeros(region.shape, bool) if label is None else label > 0
         self.labels.append(truth[region])
@@ -89,3 +96,8 @@ class AnomalyCollector(ScoreBuffer):
             "detected": detected,
             "lesions": lesions,
         }
+
+
+def _affine(output: dict) -> np.ndarray:
+    """A volume's affine, the identity when its file gave none."""
+    return output["affine"] if output.get("affine") is not None else np.eye(4)

@@ -1,8 +1,7 @@
-"""f-AnoGAN on a trained GAN: an encoder trained with the generator and discriminator frozen, and its score.
+"""f-AnoGAN's network on a trained GAN: an encoder trained with the generator and discriminator frozen.
 
-The encoder ("izi_f", Schlegl et al. 2019) minimises, on healthy images only,
-``mean((x - G(E(x)))^2) + kappa * mean((f_D(x) - f_D(G(E(x))))^2)``, where ``f_D`` are the discriminator's
-penultimate features; the same expression per image is its anomaly score, and ``|x - G(E(x))|`` its pixel map.
+The encoder ("izi_f", Schlegl et al. 2019) is trained on healthy images only with
+:class:`medmonai.losses.IziFLoss`; :mod:`medmonai.scoring.gan` turns the same residuals into anomaly scores.
 
 A progressive discriminator's minibatch-standard-deviation layer makes an image's features depend on the other
 images of its group. In training, groups are random healthy training images, as when the discriminator was
@@ -20,24 +19,29 @@ from torch import nn
 
 from medmonai.keys import Keys
 
-__all__ = ["IziFLoss", "IziFNetwork", "discriminator_anomaly_scores", "fanogan_maps", "fanogan_scores"]
+__all__ = ["IziFNetwork", "grouped_discriminator"]
 
 
-def _grouped(discriminator: nn.Module, x: torch.Tensor, reference: torch.Tensor | None, method: str) -> torch.Tensor:
-    """``discriminator.<method>`` of each image of ``x`` in a group with the fixed ``reference`` images."""
+def grouped_discriminator(
+    discriminator: nn.Module, x: torch.Tensor, reference: torch.Tensor | None, method: str = "forward"
+) -> torch.Tensor:
+    """``discriminator.<method>`` of each image of ``x`` in a group with the fixed ``reference`` images.
+
+    Args:
+        discriminator: a GAN discriminator (``forward`` gives ``(B,)`` scores, ``features`` ``(B, F)``).
+        x: ``(B, C, H, W)`` images.
+        reference: ``(G - 1, C, H, W)`` images each one is grouped with; None or empty: ``x`` as one batch.
+        method: ``"forward"`` or ``"features"``. Defaults to ``"forward"``.
+
+    Returns:
+        ``x``'s rows of the result, in order.
+    """
     call = getattr(discriminator, method)
     if reference is None or len(reference) == 0:
         return call(x)
     group = len(reference) + 1
     stacked = torch.cat([torch.cat([image[None], reference]) for image in x])  # (B * group, C, H, W)
     return call(stacked)[::group]
-
-
-def discriminator_anomaly_scores(
-    discriminator: nn.Module, images: torch.Tensor, reference: torch.Tensor | None = None
-) -> torch.Tensor:
-    """``-D(x)`` per image, ``(B,)``: the less real the discriminator finds an image, the more anomalous."""
-    return -_grouped(discriminator, images, reference, "forward").float()
 
 
 class IziFNetwork(nn.Module):
@@ -80,46 +84,10 @@ class IziFNetwork(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The discriminator's features: in the batch's own groups in training, else with the reference images."""
-        return _grouped(self.discriminator, x, None if self.training else self.reference, "features")
+        return grouped_discriminator(self.discriminator, x, None if self.training else self.reference, "features")
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Encode, generate, and take both images' features."""
         z = self.encoder(x)
         recon = self.generator(z)
         return {Keys.RECON: recon, Keys.Z: z, "features_real": self.features(x), "features_fake": self.features(recon)}
-
-
-def fanogan_scores(output: dict[str, torch.Tensor], images: torch.Tensor, kappa: float = 1.0) -> torch.Tensor:
-    """f-AnoGAN's per-image score ``(B,)``: pixel MSE plus ``kappa`` times feature MSE."""
-    residual = (images - output[Keys.RECON]).square().flatten(1).mean(1)
-    features = (output["features_real"] - output["features_fake"]).square().flatten(1).mean(1)
-    return residual + kappa * features
-
-
-def fanogan_maps(output: dict[str, torch.Tensor], images: torch.Tensor) -> torch.Tensor:
-    """f-AnoGAN's pixel map ``(B, H, W)``: ``|x - G(E(x))|`` averaged over channels."""
-    return (images - output[Keys.RECON]).abs().mean(1)
-
-
-class IziFLoss(nn.Module):
-    """The izi_f training loss: the batch mean of :func:`fanogan_scores`.
-
-    ``output_keys`` declares the network outputs it takes after the target (see
-    :class:`medmonai.engines.OutputLoss`): ``loss(recon, target, features_real, features_fake)``.
-
-    Args:
-        kappa: weight of the feature residual. Defaults to 1 (the paper's).
-    """
-
-    output_keys = (Keys.RECON, "features_real", "features_fake")
-
-    def __init__(self, kappa: float = 1.0) -> None:
-        super().__init__()
-        self.kappa = float(kappa)
-
-    def forward(
-        self, recon: torch.Tensor, target: torch.Tensor, features_real: torch.Tensor, features_fake: torch.Tensor
-    ) -> torch.Tensor:
-        """The loss."""
-        output = {Keys.RECON: recon, "features_real": features_real, "features_fake": features_fake}
-        return fanogan_scores(output, target, self.kappa).mean()

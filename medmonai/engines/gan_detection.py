@@ -1,9 +1,10 @@
-"""Three anomaly detectors side by side: the GAN's discriminator, f-AnoGAN, and an autoencoder on the same data.
+"""GAN detection: the GAN's discriminator, f-AnoGAN, and an autoencoder on the same data, side by side.
 
 :class:`GANDetectionEvaluator` scores each batch with all three (and maps it with f-AnoGAN and the autoencoder);
-:class:`GANDetectionProtocol` runs it on healthy validation images first, fixes each detector's image threshold
-there (a percentile of healthy scores; no test label is used), then on the test images, and writes
-``detection_metrics.json``, ``detection_roc.png``, ``detection_scores.png`` and ``detection_maps.png``.
+:class:`GANDetectionProtocol`, a configuration of the detection pipeline (:mod:`medmonai.engines.detection`),
+runs it on healthy validation images first, fixes each detector's image threshold there (a percentile of healthy
+scores; no test label is used), then on the test images, and writes ``detection_metrics.json``,
+``detection_roc.png``, ``detection_scores.png`` and ``detection_maps.png``.
 """
 
 from __future__ import annotations
@@ -14,21 +15,23 @@ from typing import Any
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from monai.engines import Evaluator
 from monai.engines.utils import IterationEvents
 from PIL import Image
 from torch import nn
 
-from medmonai.apps.gan.fanogan import IziFNetwork, discriminator_anomaly_scores, fanogan_maps, fanogan_scores
-from medmonai.handlers.score_buffer import ScoreBuffer
+from medmonai.engines.collect import ScoreBuffer
+from medmonai.engines.detection import DetectionProtocol
 from medmonai.keys import Keys
-from medmonai.metrics.detection import auroc_ap, ranking_metrics
+from medmonai.metrics.detection import ranking_metrics, sample_detection
+from medmonai.networks.gan.fanogan import IziFNetwork
+from medmonai.scoring.gan import discriminator_anomaly_scores, fanogan_maps, fanogan_scores
 from medmonai.scoring.thresholds import percentile_threshold
 from medmonai.transforms.io.array import fit_to_shape
-from medmonai.utils.outputs import figure_png_bytes, json_bytes, write_outputs
+from medmonai.utils.outputs import figure_png_bytes, json_bytes
+from medmonai.viz.detection import detector_maps_figure, detector_roc_figure, score_histograms_figure
 
-__all__ = ["DETECTORS", "GANDetectionEvaluator", "GANDetectionProtocol"]
+__all__ = ["DETECTORS", "GANDetectionEvaluator", "GANDetectionProtocol", "SCORE_COLUMNS"]
 
 logger = logging.getLogger(__name__)
 # metrics.json names them discriminator_ood_*, fanogan_*, ae_*; *_p99 score an image by its map's 99th percentile
@@ -36,6 +39,8 @@ DETECTORS = ("discriminator", "fanogan", "ae", "fanogan_p99", "ae_p99")
 _MAPPED = ("fanogan", "ae")
 _METRIC_PREFIX = {d: d for d in DETECTORS} | {"discriminator": "discriminator_ood"}
 MAP_PERCENTILE = 0.99
+# scores.csv's columns (:class:`medmonai.handlers.ScoreTable`): each detector's metric name and output key
+SCORE_COLUMNS = {_METRIC_PREFIX[d]: f"{d}_score" for d in DETECTORS}
 
 
 def _mask(path: str, shape: tuple[int, int]) -> np.ndarray:
@@ -102,21 +107,15 @@ class GANDetectionEvaluator(Evaluator):
         return engine.state.output
 
 
-def _collect(evaluator: Evaluator, keys: tuple[str, ...]) -> ScoreBuffer:
-    buffer = ScoreBuffer(output_keys=keys)
-    buffer.attach(evaluator)
-    evaluator.run()
-    return buffer
-
-
-class GANDetectionProtocol:
-    """Thresholds from healthy validation images, then the three detectors' metrics on the test images.
+class GANDetectionProtocol(DetectionProtocol):
+    """The GAN configuration of the detection pipeline: one image threshold per detector, image and pixel metrics.
 
     ``detection_metrics.json`` holds, per detector (``discriminator_ood``, ``fanogan``, ``ae``, ``fanogan_p99``,
-    ``ae_p99``): ``<d>_auroc`` and
-    ``<d>_ap`` (image level, healthy against lesion), ``<d>_threshold`` (the ``image_percentile``-th percentile of
-    its healthy validation scores), ``<d>_detection_rate`` and ``<d>_fpr`` at it, and for f-AnoGAN and the
-    autoencoder ``<d>_pixel_auprc`` and ``<d>_pixel_auroc`` over every test pixel against the lesion masks.
+    ``ae_p99``): ``<d>_auroc`` and ``<d>_ap`` (image level, healthy against lesion), ``<d>_threshold`` (the
+    ``image_percentile``-th percentile of its healthy validation scores), ``<d>_detection_rate`` and ``<d>_fpr`` at
+    it, and for f-AnoGAN and the autoencoder ``<d>_pixel_auprc`` and ``<d>_pixel_auroc`` over every test pixel
+    against the lesion masks. Each test image's scores go to ``scores.csv`` through a
+    :class:`medmonai.handlers.ScoreTable` on the test evaluator (columns :data:`SCORE_COLUMNS`).
 
     Args:
         val_evaluator: a :class:`GANDetectionEvaluator` over healthy validation images.
@@ -126,6 +125,9 @@ class GANDetectionProtocol:
         title: the figures' title. Defaults to ``"medical_gan detectors"``.
     """
 
+    scores = tuple(f"{d}_score" for d in DETECTORS)
+    maps = tuple(f"{d}_map" for d in _MAPPED)
+
     def __init__(
         self,
         val_evaluator: GANDetectionEvaluator,
@@ -134,33 +136,43 @@ class GANDetectionProtocol:
         image_percentile: float = 95.0,
         title: str = "medical_gan detectors",
     ) -> None:
-        self.val_evaluator, self.test_evaluator = val_evaluator, test_evaluator
-        self.output_dir, self.image_percentile, self.title = Path(output_dir), float(image_percentile), title
+        super().__init__(val_evaluator, test_evaluator, output_dir, title)
+        self.image_percentile = float(image_percentile)
+        self.n_val = 0
 
-    def run(self) -> dict[str, float]:
-        """Calibrate, evaluate, write the report; returns the metrics."""
-        scores = tuple(f"{d}_score" for d in DETECTORS)
-        val = _collect(self.val_evaluator, scores)
-        thresholds = {d: percentile_threshold(val.values(f"{d}_score"), self.image_percentile) for d in DETECTORS}
-        maps = tuple(f"{d}_map" for d in _MAPPED)
-        test = _collect(self.test_evaluator, (*scores, *maps, Keys.IMAGE, Keys.LABEL, "mask"))
+    def collector(self, thresholds: dict[str, float] | None = None) -> ScoreBuffer:
+        """Scores of the healthy images; scores, maps, images, labels and masks of the test images."""
+        if thresholds is None:
+            return ScoreBuffer(output_keys=self.scores)
+        return ScoreBuffer(output_keys=(*self.scores, *self.maps, Keys.IMAGE, Keys.LABEL, "mask"))
+
+    def fit(self, healthy: ScoreBuffer) -> dict[str, float]:
+        """Each detector's threshold: the ``image_percentile``-th percentile of its healthy scores."""
+        self.n_val = len(healthy.values(self.scores[0]))
+        return {d: percentile_threshold(healthy.values(f"{d}_score"), self.image_percentile) for d in DETECTORS}
+
+    def score(self, test: ScoreBuffer, thresholds: dict[str, float]) -> tuple[dict[str, float], dict[str, dict]]:
+        """Image metrics per detector at its threshold, pixel metrics of the mapping ones; ROC curves.
+
+        Raises:
+            ValueError: the test set lacks healthy (label 0) or lesion (label 1) images.
+        """
         labels = test.values(Keys.LABEL).reshape(-1)
         if not ((labels == 0).any() and (labels == 1).any()):
             raise ValueError("the test set needs healthy (label 0) and lesion (label 1) images")
-        metrics: dict[str, float] = {"image_percentile": self.image_percentile, "n_val": len(val.values(scores[0]))}
+        metrics: dict[str, float] = {"image_percentile": self.image_percentile, "n_val": self.n_val}
         metrics.update({"n_test_healthy": int((labels == 0).sum()), "n_test_lesion": int((labels == 1).sum())})
         curves = {}
         for detector in DETECTORS:
             name, values = _METRIC_PREFIX[detector], test.values(f"{detector}_score").reshape(-1)
-            auroc, ap = auroc_ap(labels == 1, values)
-            flagged = values > thresholds[detector]
+            flagged = sample_detection(labels == 1, values, thresholds[detector])
             metrics.update(
                 {
-                    f"{name}_auroc": auroc,
-                    f"{name}_ap": ap,
+                    f"{name}_auroc": flagged["auroc"],
+                    f"{name}_ap": flagged["ap"],
                     f"{name}_threshold": thresholds[detector],
-                    f"{name}_detection_rate": float(flagged[labels == 1].mean()),
-                    f"{name}_fpr": float(flagged[labels == 0].mean()),
+                    f"{name}_detection_rate": flagged["detection_rate"],
+                    f"{name}_fpr": flagged["fpr"],
                 }
             )
             curves[detector] = ranking_metrics(labels == 1, values)
@@ -170,59 +182,26 @@ class GANDetectionProtocol:
                 pixels = ranking_metrics(masks.ravel(), test.values(f"{detector}_map").ravel())
                 metrics[f"{detector}_pixel_auprc"] = pixels["ap"]
                 metrics[f"{detector}_pixel_auroc"] = pixels["auroc"]
-        write_outputs(
-            self.output_dir,
-            {
-                "detection_metrics.json": json_bytes(metrics),
-                "detection_roc.png": figure_png_bytes(self._roc(curves, metrics)),
-                "detection_scores.png": figure_png_bytes(self._histograms(test, labels)),
-                "detection_maps.png": figure_png_bytes(self._maps(test, labels, masks)),
-            },
-        )
         logger.info(
             ", ".join(f"{_METRIC_PREFIX[d]}_auroc {metrics[f'{_METRIC_PREFIX[d]}_auroc']:.3f}" for d in DETECTORS)
-            + f"; wrote detection_metrics.json and figures to {self.output_dir}"
         )
-        return metrics
+        return metrics, curves
 
-    def _roc(self, curves: dict, metrics: dict) -> Figure:
-        fig = Figure(figsize=(5.5, 5.0))
-        ax = fig.add_subplot()
-        for detector, curve in curves.items():
-            auroc = metrics[f"{_METRIC_PREFIX[detector]}_auroc"]
-            ax.plot(curve["fpr"], curve["tpr"], label=f"{detector} (AUROC {auroc:.3f})")
-        ax.plot([0, 1], [0, 1], color="gray", linestyle=":", linewidth=1)
-        ax.set(xlabel="false-positive rate", ylabel="true-positive rate", title=f"{self.title}: healthy vs lesion")
-        ax.legend(fontsize=8, loc="lower right")
-        return fig
-
-    def _histograms(self, test: ScoreBuffer, labels: np.ndarray) -> Figure:
-        fig = Figure(figsize=(4.0 * len(DETECTORS), 4.0))
-        for i, detector in enumerate(DETECTORS):
-            values = test.values(f"{detector}_score").reshape(-1)
-            ax = fig.add_subplot(1, len(DETECTORS), i + 1)
-            edges = np.histogram_bin_edges(values, bins=30)
-            ax.hist(values[labels == 0], bins=edges, alpha=0.6, label=f"healthy (n={(labels == 0).sum()})")
-            ax.hist(values[labels == 1], bins=edges, alpha=0.6, label=f"lesion (n={(labels == 1).sum()})")
-            ax.set(xlabel=f"{detector} score", ylabel="count", title=detector)
-            ax.legend(fontsize=8)
-        return fig
-
-    def _maps(self, test: ScoreBuffer, labels: np.ndarray, masks: np.ndarray, n: int = 6) -> Figure:
-        images = test.values(Keys.IMAGE)
-        chosen = np.flatnonzero(labels == 1)[:n]
-        columns = ["image (channel 0)", "f-AnoGAN |x - G(E(x))|", "autoencoder |x - AE(x)|"]
-        fig = Figure(figsize=(2.2 * len(columns), 2.2 * max(len(chosen), 1) + 0.6))
-        for row, index in enumerate(chosen):
-            panels = [images[index, 0], test.values("fanogan_map")[index], test.values("ae_map")[index]]
-            for col, panel in enumerate(panels):
-                ax = fig.add_subplot(len(chosen), len(columns), row * len(columns) + col + 1)
-                ax.imshow(panel, cmap="gray" if col == 0 else "hot")
-                if masks[index].any():
-                    ax.contour(masks[index].astype(float), levels=[0.5], colors="cyan", linewidths=0.8)
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if row == 0:
-                    ax.set_title(columns[col], fontsize=8)
-        fig.suptitle(f"{self.title}: lesion test images (cyan: lesion mask)")
-        return fig
+    def report(
+        self, test: ScoreBuffer, thresholds: dict[str, float], metrics: dict[str, float], curves: dict[str, dict]
+    ) -> dict[str, bytes]:
+        """The metrics, the ROC curves, the score histograms and the maps of up to 6 lesion images."""
+        labels = test.values(Keys.LABEL).reshape(-1)
+        aurocs = {d: metrics[f"{_METRIC_PREFIX[d]}_auroc"] for d in DETECTORS}
+        scores = {d: test.values(f"{d}_score").reshape(-1) for d in DETECTORS}
+        maps = {"f-AnoGAN |x - G(E(x))|": test.values("fanogan_map"), "autoencoder |x - AE(x)|": test.values("ae_map")}
+        lesions = np.flatnonzero(labels == 1)[:6]
+        masks = test.values("mask").astype(bool)
+        return {
+            "detection_metrics.json": json_bytes(metrics),
+            "detection_roc.png": figure_png_bytes(detector_roc_figure(curves, aurocs, self.title)),
+            "detection_scores.png": figure_png_bytes(score_histograms_figure(scores, labels)),
+            "detection_maps.png": figure_png_bytes(
+                detector_maps_figure(test.values(Keys.IMAGE), maps, masks, lesions, self.title)
+            ),
+        }

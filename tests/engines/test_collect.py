@@ -5,8 +5,8 @@ import pytest
 import torch
 from ignite.engine import Engine
 
+from medmonai.engines import ScoreBuffer
 from medmonai.errors import ConfigError
-from medmonai.handlers import ScoreBuffer
 
 
 class Totals(ScoreBuffer):

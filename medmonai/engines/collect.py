@@ -1,9 +1,15 @@
-"""The handler every report builds on: keep per-item values over one engine run, report when it completes."""
+"""The one collector of the detection pipeline: keep per-item values over one evaluator run, report at its end.
+
+Every collecting handler and protocol builds on :class:`ScoreBuffer`: the 3-D and GAN detection protocols
+(:mod:`medmonai.engines.detection`), the 2-D calibration and case reports, score tables, histograms and embedding
+writers (:mod:`medmonai.handlers`, :mod:`medmonai.apps`). It lives with the engines so that protocols can collect
+without importing handlers; handlers import it from here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -11,7 +17,7 @@ from ignite.engine import Engine, Events
 
 from medmonai.errors import ConfigError
 
-__all__ = ["ScoreBuffer", "as_array"]
+__all__ = ["ScoreBuffer", "as_array", "collect"]
 
 
 def as_array(value: Any) -> np.ndarray:
@@ -61,11 +67,30 @@ class ScoreBuffer:
             if missing:
                 raise ConfigError(f"{type(self).__name__}: {missing} not in the evaluator's {name}")
             for key in keys:
-                self.buffers[key].append(as_array(source[key]))
+                self.keep(key, source[key])
+
+    def keep(self, key: str, values: Any) -> None:
+        """Keep one iteration's ``values`` (items along the first axis) under ``key``, e.g. a value computed here."""
+        self.buffers.setdefault(key, []).append(as_array(values))
 
     def values(self, key: str) -> np.ndarray:
         """Everything collected under ``key`` in this run, items along the first axis."""
-        return np.concatenate(self.buffers[key]) if self.buffers[key] else np.empty(0)
+        return np.concatenate(self.buffers[key]) if self.buffers.get(key) else np.empty(0)
 
     def completed(self, engine: Engine) -> None:
         """Report what was collected; subclasses write their files here."""
+
+
+Buffer = TypeVar("Buffer", bound=ScoreBuffer)
+
+
+def collect(evaluator: Engine, buffer: Buffer) -> Buffer:
+    """Run ``evaluator`` once with ``buffer`` attached; return the filled buffer.
+
+    Args:
+        evaluator: a MONAI evaluator (``run()`` without arguments).
+        buffer: the collector to fill.
+    """
+    buffer.attach(evaluator)
+    evaluator.run()
+    return buffer
