@@ -25,23 +25,20 @@ A new bundle's overlay takes these steps:
    class is not in :data:`EVERY_RANK_HANDLERS`. Handlers that change what is trained stay on every rank. The
    checkpoint handler also stays on every rank, because every rank loads the checkpoint on resume; ignite saves
    it from rank 0 only. A rank-0 handler must not call collectives, nor the DDP wrapper's forward.
-6. ``train#trainer#train_handlers: "$@train#handlers + [@rank_seeds]"`` adds :class:`RankSeeds`: each rank draws
-   its own noise and latents.
+6. ``train#trainer#train_handlers: "$@train#handlers + [@rank_seeds]"`` adds
+   :class:`~medmonai.handlers.RankSeeds`: each rank draws its own noise and latents.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
-from ignite.engine import Engine, Events
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -51,7 +48,6 @@ __all__ = [
     "EVERY_RANK_HANDLERS",
     "TORCHRUN_VARIABLES",
     "DistributedNetwork",
-    "RankSeeds",
     "finish_distributed",
     "init_distributed",
     "is_rank0",
@@ -315,33 +311,6 @@ def rank_partition(data: Sequence[Any], seed: int = 0, shuffle: bool = True, eve
     return partition_dataset(data, num_partitions=size, shuffle=shuffle, seed=seed, even_divisible=even_divisible)[
         rank()
     ]
-
-
-class RankSeeds:
-    """At every epoch start, seed torch, numpy and ``random`` from ``(seed, rank, epoch)``.
-
-    Each rank then draws its own noise, latents and synthetic anomalies, where a shared seed would give every
-    rank the same ones: a GAN step would show the same fake images N times. Each epoch's draws depend on
-    ``(seed, rank, epoch)`` only, so a resumed run draws what an uninterrupted one draws, although the checkpoint
-    holds rank 0's random state only.
-
-    Args:
-        seed: base seed. Defaults to 0.
-    """
-
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = int(seed)
-
-    def attach(self, engine: Engine) -> None:
-        """Register one method per event."""
-        engine.add_event_handler(Events.EPOCH_STARTED, self.epoch_started)
-
-    def epoch_started(self, engine: Engine) -> None:
-        """Seed every generator for this rank and epoch."""
-        value = int(np.random.SeedSequence([self.seed, rank(), engine.state.epoch]).generate_state(1)[0])
-        torch.manual_seed(value)
-        np.random.seed(value)
-        random.seed(value)
 
 
 def writer_handler_ids(config: Mapping[str, Any], handlers_id: str) -> list[str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -137,17 +136,6 @@ def test_each_rank_gets_an_equal_share_of_the_datalist(no_torchrun):
     assert shares[0] != [0, 2, 4, 6]  # shuffled before splitting
     with pytest.raises(DataError, match="rank_partition got an empty datalist"):
         du.rank_partition([])
-
-
-def test_rank_seeds_differ_per_rank_and_epoch_and_repeat_on_resume(no_torchrun):
-    def draw(rank: int, epoch: int) -> torch.Tensor:
-        no_torchrun.setenv("RANK", str(rank))
-        du.RankSeeds(seed=7).epoch_started(SimpleNamespace(state=SimpleNamespace(epoch=epoch)))
-        return torch.rand(3)
-
-    assert torch.equal(draw(0, 2), draw(0, 2))  # a resumed epoch draws what the first run drew
-    assert not torch.equal(draw(0, 2), draw(1, 2))  # another rank: other latents and noise
-    assert not torch.equal(draw(0, 2), draw(0, 3))
 
 
 def test_writer_handler_ids_are_the_handlers_that_do_not_change_training():
