@@ -21,10 +21,12 @@ A new bundle's overlay takes these steps:
    all ranks, so every rank computes the same exact value.
 5. Every handler that writes or shows something (weights, summaries, logs, figures, progress bars) gets
    ``_disabled_: "@not_rank0"``, so it is not even built on the other ranks. A TensorBoard handler creates its
-   event file as soon as it is built. :func:`writer_handler_ids` lists those handlers: every handler whose
-   class is not in :data:`EVERY_RANK_HANDLERS`. Handlers that change what is trained stay on every rank. The
-   checkpoint handler also stays on every rank, because every rank loads the checkpoint on resume; ignite saves
-   it from rank 0 only. A rank-0 handler must not call collectives, nor the DDP wrapper's forward.
+   event file as soon as it is built. ``train.yaml`` keeps its handlers in a dict by name
+   (``train#handler_set``; ``train#handlers`` is the list built from it, in its order), so the overlay names
+   each one: ``train#handler_set#tensorboard#_disabled_``. :func:`writer_handler_ids` lists those handlers: every
+   handler whose class is not in :data:`EVERY_RANK_HANDLERS`. Handlers that change what is trained stay on every
+   rank. The checkpoint handler also stays on every rank, because every rank loads the checkpoint on resume;
+   ignite saves it from rank 0 only. A rank-0 handler must not call collectives, nor the DDP wrapper's forward.
 6. ``train#trainer#train_handlers: "$@train#handlers + [@rank_seeds]"`` adds
    :class:`~medmonai.handlers.RankSeeds`: each rank draws its own noise and latents.
 """
@@ -313,27 +315,28 @@ def rank_partition(data: Sequence[Any], seed: int = 0, shuffle: bool = True, eve
     ]
 
 
-def writer_handler_ids(config: Mapping[str, Any], handlers_id: str) -> list[str]:
-    """Ids of the handlers under ``handlers_id`` that a multi-GPU overlay runs on rank 0 only.
+def writer_handler_ids(config: Mapping[str, Any], handler_set_id: str) -> list[str]:
+    """Ids of the handlers under ``handler_set_id`` that a multi-GPU overlay runs on rank 0 only.
 
     That is every handler whose ``_target_`` class is not in :data:`EVERY_RANK_HANDLERS`: everything that writes
-    or shows something (weights, summaries, logs, figures, progress bars).
+    or shows something (weights, summaries, logs, figures, progress bars). A bundle keeps its handlers in a dict
+    keyed by name, so an overlay addresses each one by name, and adding a handler moves no other id.
 
     Args:
         config: a bundle config as read from its files (a ``ConfigParser``'s ``get()``), before parsing.
-        handlers_id: the id of a handler list, e.g. ``"train#handlers"``.
+        handler_set_id: the id of a dict of handlers by name, e.g. ``"train#handler_set"``.
 
     Raises:
-        ConfigError: ``handlers_id`` is not a list in ``config``.
+        ConfigError: ``handler_set_id`` is not a dict of handlers in ``config``.
     """
     node: Any = config
-    for part in handlers_id.split("#"):
-        node = node[int(part)] if isinstance(node, list) else node.get(part) if isinstance(node, Mapping) else None
-    if not isinstance(node, list):
-        raise ConfigError(f"{handlers_id} is not a list of handlers in this config")
+    for part in handler_set_id.split("#"):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    if not isinstance(node, Mapping):
+        raise ConfigError(f"{handler_set_id} is not a dict of handlers by name in this config")
     return [
-        f"{handlers_id}#{i}"
-        for i, handler in enumerate(node)
+        f"{handler_set_id}#{name}"
+        for name, handler in node.items()
         if isinstance(handler, Mapping)
         and str(handler.get("_target_", "")).rsplit(".", 1)[-1] not in EVERY_RANK_HANDLERS
     ]

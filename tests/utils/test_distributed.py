@@ -141,15 +141,20 @@ def test_each_rank_gets_an_equal_share_of_the_datalist(no_torchrun):
 def test_writer_handler_ids_are_the_handlers_that_do_not_change_training():
     config = {
         "train": {
-            "handlers": [
-                {"_target_": "medmonai.handlers.ResumableCheckpoint"},  # loads on every rank when resuming
-                {"_target_": "medmonai.handlers.TrainingSummary"},  # writes a file
-                {"_target_": "ValidationHandler"},  # its metrics are reduced over ranks: every rank runs it
-                {"_target_": "TensorBoardStatsHandler"},  # writes an event file
-                {"_target_": "medmonai.handlers.EpochReseed"},  # changes what is drawn
-            ]
+            "handler_set": {
+                "checkpoint": {"_target_": "medmonai.handlers.ResumableCheckpoint"},  # loads on every rank on resume
+                "summary": {"_target_": "medmonai.handlers.TrainingSummary"},  # writes a file
+                "validation": {"_target_": "ValidationHandler"},  # its metrics are reduced over ranks
+                "tensorboard": {"_target_": "TensorBoardStatsHandler"},  # writes an event file
+                "reseed": {"_target_": "medmonai.handlers.EpochReseed"},  # changes what is drawn
+            },
+            "handlers": "$list(@train#handler_set.values())",
         }
     }
-    assert du.writer_handler_ids(config, "train#handlers") == ["train#handlers#1", "train#handlers#3"]
-    with pytest.raises(ConfigError, match="validate#handlers is not a list of handlers in this config"):
-        du.writer_handler_ids(config, "validate#handlers")
+    assert du.writer_handler_ids(config, "train#handler_set") == [
+        "train#handler_set#summary",
+        "train#handler_set#tensorboard",
+    ]
+    for not_a_set in ("validate#handler_set", "train#handlers"):  # missing, or the list built from the set
+        with pytest.raises(ConfigError, match=f"{not_a_set} is not a dict of handlers by name in this config"):
+            du.writer_handler_ids(config, not_a_set)
