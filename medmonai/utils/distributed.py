@@ -21,14 +21,14 @@ A new bundle's overlay takes these steps:
    all ranks, so every rank computes the same exact value.
 5. Every handler that writes or shows something (weights, summaries, logs, figures, progress bars) gets
    ``_disabled_: "@not_rank0"``, so it is not even built on the other ranks. A TensorBoard handler creates its
-   event file as soon as it is built. ``train.yaml`` keeps its handlers in a dict by name
-   (``train#handler_set``; ``train#handlers`` is the list built from it, in its order), so the overlay names
-   each one: ``train#handler_set#tensorboard#_disabled_``. :func:`writer_handler_ids` lists those handlers: every
+   event file as soon as it is built. ``train.yaml`` keeps its handlers in a dict by name (``train#handler_set``;
+   the trainer attaches them in its order, then the list ``train#handlers``), so the overlay names each one:
+   ``train#handler_set#tensorboard#_disabled_``. :func:`writer_handler_ids` lists those handlers: every
    handler whose class is not in :data:`EVERY_RANK_HANDLERS`. Handlers that change what is trained stay on every
    rank. The checkpoint handler also stays on every rank, because every rank loads the checkpoint on resume;
    ignite saves it from rank 0 only. A rank-0 handler must not call collectives, nor the DDP wrapper's forward.
-6. ``train#trainer#train_handlers: "$@train#handlers + [@rank_seeds]"`` adds
-   :class:`~medmonai.handlers.RankSeeds`: each rank draws its own noise and latents.
+6. ``train#handler_set#rank_seeds`` adds :class:`~medmonai.handlers.RankSeeds`: each rank draws its own noise and
+   latents.
 """
 
 from __future__ import annotations

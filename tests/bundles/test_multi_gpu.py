@@ -260,7 +260,7 @@ def test_the_trainer_gets_its_named_handlers_in_order_less_the_writers_on_other_
     tracking = ConfigParser.load_config_file(str(configs / "mlflow.yaml"))["handlers_id"]["trainer"]["handlers"]
     parser[tracking].append({"_target_": "builtins.str", "object": "mlflow"})  # as MONAI's --tracking does
     expected = [name for name in names if not (other_rank and name in writers)] + ["mlflow"]
-    assert parser.get_parsed_content("train#handlers") == expected
+    assert parser.get_parsed_content("train#trainer#train_handlers") == expected
 
 
 def test_the_overlay_outside_torchrun_names_the_launch_command(tmp_path, monkeypatch):
