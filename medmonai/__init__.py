@@ -1,8 +1,8 @@
-"""medmonai: unsupervised learning and anomaly mapping for medical images, built on MONAI."""
+"""medmonai: unsupervised learning and anomaly mapping for medical images, built on MONAI.
 
-from medmonai.errors import install_excepthook
+Importing medmonai changes no process-wide state: the one-line report of input errors is installed only on the
+command-line paths (:func:`medmonai.bundle.check_command_line` for ``python -m monai.bundle run``, and
+``python -m medmonai.bundle``), so a notebook keeps its own error display.
+"""
 
 __version__ = "0.1.0"
-
-# Bundles run through ``python -m monai.bundle``; importing medmonai from a config makes our input errors one line.
-install_excepthook()

@@ -4,6 +4,7 @@ Readers and components raise these with a message that names the file (or config
 ``python -m monai.bundle run`` wraps instantiation errors in several ``RuntimeError`` layers; the excepthook
 installed by :func:`install_excepthook` finds our error in that chain and prints it as a single line, so a user
 sees ``medmonai: error: <path>: <problem>`` and a non-zero exit instead of a page of tracebacks.
+Only command-line entry points install it (importing medmonai does not), since it ends the process.
 Set ``MEDMONAI_TRACEBACK=1`` to get the full traceback back.
 """
 

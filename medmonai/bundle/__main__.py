@@ -14,7 +14,7 @@ import sys
 import yaml
 
 from medmonai.bundle.package import describe, export_package, run_package, verify_package
-from medmonai.errors import ConfigError
+from medmonai.errors import ConfigError, install_excepthook
 
 
 def _settings(pairs: list[str]) -> dict:
@@ -61,4 +61,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    install_excepthook()  # a package or setting the user got wrong ends in one line, not a traceback
     sys.exit(main())

@@ -4,7 +4,8 @@
 typo) runs with the default ``max_epochs`` and says nothing. Every bundle config calls :func:`check_command_line`
 first in ``initialize``; it reads the overrides from the command line, holds each against the config files' own
 ids and defaults, and raises one :class:`~medmonai.errors.ConfigError` naming the id and what is allowed, before
-anything is read, trained or written.
+anything is read, trained or written. It is also where a command-line run installs the one-line report of input
+errors (:func:`~medmonai.errors.install_excepthook`), which importing medmonai leaves alone.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from medmonai.errors import ConfigError
+from medmonai.errors import ConfigError, install_excepthook
 
 __all__ = ["RUN_ARGUMENTS", "check_command_line", "check_overrides", "command_line_overrides", "config_ids"]
 
@@ -165,7 +166,7 @@ def command_line_overrides(argv: Sequence[str] | None = None) -> tuple[list[str]
     from fire.parser import DefaultParseValue
 
     argv = list(sys.argv if argv is None else argv)
-    if len(argv) < 2 or Path(argv[0]).parts[-2:] != ("bundle", "__main__.py") or argv[1] != "run":
+    if not _is_bundle_command(argv) or len(argv) < 2 or argv[1] != "run":
         return None
     args: dict[str, Any] = {}
     tokens, i = argv[2:], 0
@@ -187,12 +188,25 @@ def command_line_overrides(argv: Sequence[str] | None = None) -> tuple[list[str]
     return ([files] if isinstance(files, str) else list(files)), args
 
 
+def _is_bundle_command(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` is that of ``python -m monai.bundle ...`` (its ``argv[0]`` is the package's main)."""
+    return bool(argv) and Path(argv[0]).parts[-2:] == ("bundle", "__main__.py")
+
+
 def check_command_line(argv: Sequence[str] | None = None) -> None:
     """Check the overrides of this ``python -m monai.bundle run`` (a no-op when the bundle runs another way).
+
+    Run from the command line, it also installs :func:`~medmonai.errors.install_excepthook`, so that any input
+    error of the run ends in one line; a bundle run from Python (a notebook, a test) keeps its tracebacks.
+
+    Args:
+        argv: the command line to check; None checks this process's own (and only then installs the hook).
 
     Raises:
         ConfigError: see :func:`check_overrides`.
     """
+    if argv is None and _is_bundle_command(sys.argv):
+        install_excepthook()
     found = command_line_overrides(argv)
     if found is None:
         return

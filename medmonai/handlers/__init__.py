@@ -19,7 +19,7 @@ from medmonai.handlers.image_calibration import ImageCalibrationWriter
 from medmonai.handlers.latent_report import LatentReport
 from medmonai.handlers.map_writer import MapWriter
 from medmonai.handlers.progress import TrainingProgressBar
-from medmonai.handlers.reseed import EpochReseed, SetEpoch
+from medmonai.handlers.reseed import EpochReseed, RankSeeds, SetEpoch
 from medmonai.handlers.score_table import ScoreTable
 from medmonai.handlers.training_summary import TrainingSummary
 
@@ -34,6 +34,7 @@ __all__ = [
     "MapWriter",
     "ModelExporter",
     "RNGState",
+    "RankSeeds",
     "ResumableCheckpoint",
     "ScoreTable",
     "SetEpoch",

@@ -1,13 +1,22 @@
-"""Handlers reseeding per epoch (random transforms, streams): a resumed run draws what an uninterrupted run draws."""
+"""Handlers reseeding per epoch: a resumed run draws what an uninterrupted run draws.
+
+They reseed random transforms (:class:`EpochReseed`), streams and samplers (:class:`SetEpoch`), and each rank's
+global generators in a multi-GPU run (:class:`RankSeeds`).
+"""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 
+import numpy as np
+import torch
 from ignite.engine import Engine, Events
 from monai.transforms import Compose, Randomizable
 
-__all__ = ["EpochReseed", "SetEpoch"]
+from medmonai.utils.distributed import rank
+
+__all__ = ["EpochReseed", "RankSeeds", "SetEpoch"]
 
 
 class EpochReseed:
@@ -59,3 +68,30 @@ class SetEpoch:
     def epoch_started(self, engine: Engine) -> None:
         """Tell the target which epoch starts."""
         self.target.set_epoch(engine.state.epoch - 1)
+
+
+class RankSeeds:
+    """At every epoch start, seed torch, numpy and ``random`` from ``(seed, rank, epoch)``.
+
+    Each rank then draws its own noise, latents and synthetic anomalies, where a shared seed would give every
+    rank the same ones: a GAN step would show the same fake images N times. Each epoch's draws depend on
+    ``(seed, rank, epoch)`` only, so a resumed run draws what an uninterrupted one draws, although the checkpoint
+    holds rank 0's random state only.
+
+    Args:
+        seed: base seed. Defaults to 0.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = int(seed)
+
+    def attach(self, engine: Engine) -> None:
+        """Register one method per event."""
+        engine.add_event_handler(Events.EPOCH_STARTED, self.epoch_started)
+
+    def epoch_started(self, engine: Engine) -> None:
+        """Seed every generator for this rank and epoch."""
+        value = int(np.random.SeedSequence([self.seed, rank(), engine.state.epoch]).generate_state(1)[0])
+        torch.manual_seed(value)
+        np.random.seed(value)
+        random.seed(value)

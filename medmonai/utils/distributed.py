@@ -21,27 +21,26 @@ A new bundle's overlay takes these steps:
    all ranks, so every rank computes the same exact value.
 5. Every handler that writes or shows something (weights, summaries, logs, figures, progress bars) gets
    ``_disabled_: "@not_rank0"``, so it is not even built on the other ranks. A TensorBoard handler creates its
-   event file as soon as it is built. :func:`writer_handler_ids` lists those handlers: every handler whose
-   class is not in :data:`EVERY_RANK_HANDLERS`. Handlers that change what is trained stay on every rank. The
-   checkpoint handler also stays on every rank, because every rank loads the checkpoint on resume; ignite saves
-   it from rank 0 only. A rank-0 handler must not call collectives, nor the DDP wrapper's forward.
-6. ``train#trainer#train_handlers: "$@train#handlers + [@rank_seeds]"`` adds :class:`RankSeeds`: each rank draws
-   its own noise and latents.
+   event file as soon as it is built. ``train.yaml`` keeps its handlers in a dict by name (``train#handler_set``;
+   the trainer attaches them in its order, then the list ``train#handlers``), so the overlay names each one:
+   ``train#handler_set#tensorboard#_disabled_``. :func:`writer_handler_ids` lists those handlers: every
+   handler whose class is not in :data:`EVERY_RANK_HANDLERS`. Handlers that change what is trained stay on every
+   rank. The checkpoint handler also stays on every rank, because every rank loads the checkpoint on resume;
+   ignite saves it from rank 0 only. A rank-0 handler must not call collectives, nor the DDP wrapper's forward.
+6. ``train#handler_set#rank_seeds`` adds :class:`~medmonai.handlers.RankSeeds`: each rank draws its own noise and
+   latents.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
-from ignite.engine import Engine, Events
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -51,7 +50,6 @@ __all__ = [
     "EVERY_RANK_HANDLERS",
     "TORCHRUN_VARIABLES",
     "DistributedNetwork",
-    "RankSeeds",
     "finish_distributed",
     "init_distributed",
     "is_rank0",
@@ -317,54 +315,28 @@ def rank_partition(data: Sequence[Any], seed: int = 0, shuffle: bool = True, eve
     ]
 
 
-class RankSeeds:
-    """At every epoch start, seed torch, numpy and ``random`` from ``(seed, rank, epoch)``.
-
-    Each rank then draws its own noise, latents and synthetic anomalies, where a shared seed would give every
-    rank the same ones: a GAN step would show the same fake images N times. Each epoch's draws depend on
-    ``(seed, rank, epoch)`` only, so a resumed run draws what an uninterrupted one draws, although the checkpoint
-    holds rank 0's random state only.
-
-    Args:
-        seed: base seed. Defaults to 0.
-    """
-
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = int(seed)
-
-    def attach(self, engine: Engine) -> None:
-        """Register one method per event."""
-        engine.add_event_handler(Events.EPOCH_STARTED, self.epoch_started)
-
-    def epoch_started(self, engine: Engine) -> None:
-        """Seed every generator for this rank and epoch."""
-        value = int(np.random.SeedSequence([self.seed, rank(), engine.state.epoch]).generate_state(1)[0])
-        torch.manual_seed(value)
-        np.random.seed(value)
-        random.seed(value)
-
-
-def writer_handler_ids(config: Mapping[str, Any], handlers_id: str) -> list[str]:
-    """Ids of the handlers under ``handlers_id`` that a multi-GPU overlay runs on rank 0 only.
+def writer_handler_ids(config: Mapping[str, Any], handler_set_id: str) -> list[str]:
+    """Ids of the handlers under ``handler_set_id`` that a multi-GPU overlay runs on rank 0 only.
 
     That is every handler whose ``_target_`` class is not in :data:`EVERY_RANK_HANDLERS`: everything that writes
-    or shows something (weights, summaries, logs, figures, progress bars).
+    or shows something (weights, summaries, logs, figures, progress bars). A bundle keeps its handlers in a dict
+    keyed by name, so an overlay addresses each one by name, and adding a handler moves no other id.
 
     Args:
         config: a bundle config as read from its files (a ``ConfigParser``'s ``get()``), before parsing.
-        handlers_id: the id of a handler list, e.g. ``"train#handlers"``.
+        handler_set_id: the id of a dict of handlers by name, e.g. ``"train#handler_set"``.
 
     Raises:
-        ConfigError: ``handlers_id`` is not a list in ``config``.
+        ConfigError: ``handler_set_id`` is not a dict of handlers in ``config``.
     """
     node: Any = config
-    for part in handlers_id.split("#"):
-        node = node[int(part)] if isinstance(node, list) else node.get(part) if isinstance(node, Mapping) else None
-    if not isinstance(node, list):
-        raise ConfigError(f"{handlers_id} is not a list of handlers in this config")
+    for part in handler_set_id.split("#"):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    if not isinstance(node, Mapping):
+        raise ConfigError(f"{handler_set_id} is not a dict of handlers by name in this config")
     return [
-        f"{handlers_id}#{i}"
-        for i, handler in enumerate(node)
+        f"{handler_set_id}#{name}"
+        for name, handler in node.items()
         if isinstance(handler, Mapping)
         and str(handler.get("_target_", "")).rsplit(".", 1)[-1] not in EVERY_RANK_HANDLERS
     ]

@@ -228,13 +228,39 @@ def test_each_overlay_runs_exactly_the_writers_on_rank_0_only(bundle):
     assert (configs / "multi_gpu_train.yaml").is_file(), f"{bundle} trains, so it needs configs/multi_gpu_train.yaml"
     merged = ConfigParser.load_config_files([str(configs / "train.yaml"), str(configs / "multi_gpu_train.yaml")])
     overlay = ConfigParser.load_config_file(str(configs / "multi_gpu_train.yaml"))
+    # by name: a handler added to train.yaml moves no id the overlay uses
+    assert not [key for key in overlay if re.search(r"handlers#\d", key)]
     disabled = {key.rsplit("#", 1)[0] for key, value in overlay.items() if key.endswith("#_disabled_")}
     assert all(overlay[f"{key}#_disabled_"] == "@not_rank0" for key in disabled)
-    writers = set(writer_handler_ids(merged, "train#handlers"))
-    if isinstance(merged.get("validate"), dict) and "handlers" in merged["validate"]:
-        writers |= set(writer_handler_ids(merged, "validate#handlers"))
-    assert disabled == writers  # a handler added to or moved in train.yaml needs its line here
+    writers = set(writer_handler_ids(merged, "train#handler_set"))
+    if isinstance(merged.get("validate"), dict) and "handler_set" in merged["validate"]:
+        writers |= set(writer_handler_ids(merged, "validate#handler_set"))
+    assert disabled == writers  # a writing handler added to train.yaml needs its line here
     assert writers, "every trainable bundle writes something"
+
+
+@pytest.mark.parametrize("bundle", TRAINABLE)
+@pytest.mark.parametrize("other_rank", [False, True])
+def test_the_trainer_gets_its_named_handlers_in_order_less_the_writers_on_other_ranks(bundle, other_rank):
+    configs = BUNDLES / bundle / "configs"
+    parser = ConfigParser()
+    parser.read_config([str(configs / "train.yaml"), str(configs / "multi_gpu_train.yaml")])
+    handler_set = parser["train"]["handler_set"]
+    names = list(handler_set)
+    writers = {key.rsplit("#", 1)[-1] for key in writer_handler_ids(parser.get(), "train#handler_set")}
+    assert handler_set[names[0]]["_target_"].endswith("ResumableCheckpoint")  # first: the others see the resumed epoch
+    # each handler stands in as its own name, keeping the overlay's _disabled_ as MONAI reads it
+    for name, handler in handler_set.items():
+        handler_set[name] = {
+            "_target_": "builtins.str",
+            "object": name,
+            "_disabled_": handler.get("_disabled_", False),
+        }
+    parser["not_rank0"] = other_rank
+    tracking = ConfigParser.load_config_file(str(configs / "mlflow.yaml"))["handlers_id"]["trainer"]["handlers"]
+    parser[tracking].append({"_target_": "builtins.str", "object": "mlflow"})  # as MONAI's --tracking does
+    expected = [name for name in names if not (other_rank and name in writers)] + ["mlflow"]
+    assert parser.get_parsed_content("train#trainer#train_handlers") == expected
 
 
 def test_the_overlay_outside_torchrun_names_the_launch_command(tmp_path, monkeypatch):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -139,29 +138,23 @@ def test_each_rank_gets_an_equal_share_of_the_datalist(no_torchrun):
         du.rank_partition([])
 
 
-def test_rank_seeds_differ_per_rank_and_epoch_and_repeat_on_resume(no_torchrun):
-    def draw(rank: int, epoch: int) -> torch.Tensor:
-        no_torchrun.setenv("RANK", str(rank))
-        du.RankSeeds(seed=7).epoch_started(SimpleNamespace(state=SimpleNamespace(epoch=epoch)))
-        return torch.rand(3)
-
-    assert torch.equal(draw(0, 2), draw(0, 2))  # a resumed epoch draws what the first run drew
-    assert not torch.equal(draw(0, 2), draw(1, 2))  # another rank: other latents and noise
-    assert not torch.equal(draw(0, 2), draw(0, 3))
-
-
 def test_writer_handler_ids_are_the_handlers_that_do_not_change_training():
     config = {
         "train": {
-            "handlers": [
-                {"_target_": "medmonai.handlers.ResumableCheckpoint"},  # loads on every rank when resuming
-                {"_target_": "medmonai.handlers.TrainingSummary"},  # writes a file
-                {"_target_": "ValidationHandler"},  # its metrics are reduced over ranks: every rank runs it
-                {"_target_": "TensorBoardStatsHandler"},  # writes an event file
-                {"_target_": "medmonai.handlers.EpochReseed"},  # changes what is drawn
-            ]
+            "handler_set": {
+                "checkpoint": {"_target_": "medmonai.handlers.ResumableCheckpoint"},  # loads on every rank on resume
+                "summary": {"_target_": "medmonai.handlers.TrainingSummary"},  # writes a file
+                "validation": {"_target_": "ValidationHandler"},  # its metrics are reduced over ranks
+                "tensorboard": {"_target_": "TensorBoardStatsHandler"},  # writes an event file
+                "reseed": {"_target_": "medmonai.handlers.EpochReseed"},  # changes what is drawn
+            },
+            "handlers": [],  # more handlers, after the set
         }
     }
-    assert du.writer_handler_ids(config, "train#handlers") == ["train#handlers#1", "train#handlers#3"]
-    with pytest.raises(ConfigError, match="validate#handlers is not a list of handlers in this config"):
-        du.writer_handler_ids(config, "validate#handlers")
+    assert du.writer_handler_ids(config, "train#handler_set") == [
+        "train#handler_set#summary",
+        "train#handler_set#tensorboard",
+    ]
+    for not_a_set in ("validate#handler_set", "train#handlers"):  # missing, or a list
+        with pytest.raises(ConfigError, match=f"{not_a_set} is not a dict of handlers by name in this config"):
+            du.writer_handler_ids(config, not_a_set)

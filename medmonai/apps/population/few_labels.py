@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from monai.engines import SupervisedTrainer
 from sklearn.metrics import r2_score
 from torch import nn
 
@@ -28,6 +29,7 @@ from medmonai.apps.population.embed import embed_rows
 from medmonai.apps.population.embeddings import read_embeddings
 from medmonai.apps.population.probes import label_draw, probe_scores
 from medmonai.errors import DataError
+from medmonai.keys import Keys
 from medmonai.utils.outputs import json_bytes, read_json, write_outputs
 
 __all__ = ["few_label_curves", "few_label_study", "finetune_regressor", "reinitialised"]
@@ -48,6 +50,23 @@ class _Regressor(nn.Module):
         return self.head(self.encoder(images)).squeeze(-1)
 
 
+class _LabelledBatches:
+    """Endless ``{image, label}`` batches of labelled rows, drawn with replacement from a seeded generator.
+
+    Each pass starts the generator afresh, so a trainer run draws the same batches every time.
+    """
+
+    def __init__(self, images: ImageSource, labels: torch.Tensor, rows: np.ndarray, batch_size: int, seed: int) -> None:
+        self.images, self.labels, self.rows = images, labels, rows
+        self.batch_size, self.seed = min(batch_size, len(rows)), seed
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        generator = torch.Generator().manual_seed(self.seed)
+        while True:
+            pick = self.rows[torch.randint(len(self.rows), (self.batch_size,), generator=generator).numpy()]
+            yield {Keys.IMAGE: torch.as_tensor(self.images(pick), dtype=torch.float32), Keys.LABEL: self.labels[pick]}
+
+
 def finetune_regressor(
     encoder: nn.Module,
     embedding_dim: int,
@@ -64,21 +83,24 @@ def finetune_regressor(
     """Train ``encoder`` + a linear head on ``train`` rows for ``steps`` steps; R^2 on ``test``.
 
     Targets are standardised on the labelled rows; batches are drawn with replacement, so 3 labels and 300 train
-    alike for the same number of steps.
+    alike for the same number of steps. MONAI's ``SupervisedTrainer`` runs the steps (one epoch of ``steps``
+    iterations, mean squared error, Adam).
     """
-    generator = torch.Generator().manual_seed(seed)
     model = _Regressor(encoder, embedding_dim).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     mean, std = float(targets[train].mean()), float(targets[train].std() or 1.0)
     scaled = torch.as_tensor((targets - mean) / std, dtype=torch.float32)
-    model.train()
-    for _ in range(steps):
-        pick = train[torch.randint(len(train), (min(batch_size, len(train)),), generator=generator).numpy()]
-        x = torch.as_tensor(images(pick), dtype=torch.float32, device=device)
-        loss = nn.functional.mse_loss(model(x), scaled[pick].to(device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+    trainer = SupervisedTrainer(
+        device=device,
+        max_epochs=1,
+        epoch_length=steps,
+        train_data_loader=_LabelledBatches(images, scaled, train, batch_size, seed),
+        network=model,
+        optimizer=torch.optim.Adam(model.parameters(), lr=learning_rate),
+        loss_function=nn.MSELoss(),
+        optim_set_to_none=True,
+        decollate=False,  # nothing reads per-item outputs
+    )
+    trainer.run()
     predicted = embed_rows(model, images, test, batch_size, device, method=None) * std + mean
     return float(r2_score(targets[test], predicted))
 
