@@ -13,11 +13,11 @@ from medmonai.errors import ConfigError
 __all__ = ["VoxelwiseStandardization", "normative_specs", "resample_to"]
 
 
-
 def normative_specs(normative: Mapping[str, str | Mapping] | None) -> dict[str, dict]:
     """``{name: method}`` or ``{name: {"method": ..., "tail": ...}}`` as ``{name: {"method": ..., ...}}``."""
     specs = (normative or {}).items()
     return {name: dict(spec) if isinstance(spec, Mapping) else {"method": spec} for name, spec in specs}
+
 
 def resample_to(
     volume: np.ndarray, affine: np.ndarray, shape: Sequence[int], target_affine: np.ndarray, cval: float
