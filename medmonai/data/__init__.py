@@ -11,7 +11,9 @@ Nothing here downloads.
 """
 
 from medmonai.data.datasets import EpochBatchSampler, StackedDataset
-from medmonai.data.io import load_grayscale, load_plane, load_volume, unit_range, volume_loader
+from medmonai.data.io.pictures import load_grayscale, unit_range
+from medmonai.data.io.planes import load_plane
+from medmonai.data.io.volumes import load_volume, volume_loader
 from medmonai.data.readers.arrays import SplitArrays, array_datalist
 from medmonai.data.readers.brain import case_name, check_cases, raise_for_failed
 from medmonai.data.readers.chest_xray import chestxray14_manifest, chexpert_manifest, dicom_manifest
