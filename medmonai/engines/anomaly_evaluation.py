@@ -11,14 +11,12 @@ import numpy as np
 
 from medmonai.data.io import load_volume
 from medmonai.engines.anomaly_collector import HEALTHY, AnomalyCollector
-from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator
+from medmonai.engines.anomaly_evaluator import AnomalyMapEvaluator, DerivedMethod
 from medmonai.engines.detection import DetectionProtocol
 from medmonai.errors import DataError
 from medmonai.keys import Keys
 from medmonai.metrics import dice_from_counts, ranking_metrics, sample_detection
-from medmonai.scoring import HealthyScaleCombination, VoxelwiseStandardization
 from medmonai.scoring.calibration import Calibration, calibrate
-from medmonai.scoring.normative import normative_specs
 from medmonai.scoring.thresholds import check_fpr
 from medmonai.utils.outputs import atomic_write_bytes, figure_png_bytes, json_bytes
 from medmonai.viz import roc_pr_figure
@@ -61,13 +59,11 @@ class AnomalyEvaluation(DetectionProtocol):
         image_score_method: map-to-image aggregation. Defaults to ``"percentile"``.
         image_score_percentile: its percentile. Defaults to 99.
         title: report title. Defaults to ``"anomaly maps"``.
-        combinations: ``{name: {"methods": [...], "rule": ...}}``, maps combined by
-            :class:`medmonai.scoring.HealthyScaleCombination` fitted on the healthy validation voxels and reported
-            as methods of their own; a combination whose methods are not all evaluated is skipped. Defaults to None.
-        normative: ``{name: method}`` or ``{name: {"method": method, "tail": "upper" | "lower" | "both"}}``, maps
-            standardised voxel-wise against the method's healthy validation maps
-            (:class:`medmonai.scoring.VoxelwiseStandardization`) and reported as methods of their own (combinations
-            may use them); skipped when the method is not evaluated. Defaults to None.
+        derived: ``{name: derived method}``, maps made from the methods' maps (a
+            :class:`medmonai.methods.NormativeMap` or :class:`medmonai.methods.CombinedMap`: anything with
+            ``methods``, ``rule``, ``fit(records)`` and ``__call__(maps, affine)``), fitted in this order on the
+            healthy validation volumes and reported as methods of their own; one whose methods are not all
+            evaluated is skipped. Defaults to None.
         calibration_paths: ``{method: path}`` of the calibrations to write. Defaults to None (none).
         calibration_settings: what the calibrations hold for (image score, post-processing, preprocessing,
             sliding window); inference must match them. Defaults to None.
@@ -86,8 +82,7 @@ class AnomalyEvaluation(DetectionProtocol):
         image_score_method: str = "percentile",
         image_score_percentile: float = 99.0,
         title: str = "anomaly maps",
-        combinations: Mapping[str, Mapping] | None = None,
-        normative: Mapping[str, str | Mapping] | None = None,
+        derived: Mapping[str, DerivedMethod] | None = None,
         calibration_paths: Mapping[str, str | Path] | None = None,
         calibration_settings: Mapping | None = None,
     ) -> None:
@@ -98,16 +93,15 @@ class AnomalyEvaluation(DetectionProtocol):
             "image_score_method": image_score_method,
             "image_score_percentile": image_score_percentile,
         }
-        self.combinations = {name: dict(spec) for name, spec in (combinations or {}).items()}
-        self.normative = normative_specs(normative)
+        self.derived = dict(derived or {})
         self.calibration_paths = {m: Path(p) for m, p in (calibration_paths or {}).items()}
         self.calibration_settings = dict(calibration_settings or {})
         self.calibrations: dict[str, Calibration] = {}
 
     def collector(self, thresholds: tuple[dict, dict] | None = None) -> AnomalyCollector:
-        """The healthy volumes' collector (whole maps kept for normative maps), or the test volumes' (segmenting)."""
+        """The healthy volumes' collector (whole maps kept for derived maps), or the test volumes' (segmenting)."""
         if thresholds is None:
-            return AnomalyCollector(**self.score_settings, keep_maps=bool(self.normative))
+            return AnomalyCollector(**self.score_settings, keep_maps=bool(self.derived))
         return AnomalyCollector(**self.score_settings, voxel_thresholds=thresholds[0])
 
     def fit(self, collector: AnomalyCollector) -> tuple[dict[str, float], dict[str, float]]:
@@ -115,8 +109,7 @@ class AnomalyEvaluation(DetectionProtocol):
 
         The full calibrations (thresholds, display scale, settings) are kept in ``self.calibrations``.
         """
-        derived = self._fit_normative(collector, collector.records)
-        derived.update(self._fit_combinations(collector))
+        derived = self._fit_derived(collector)
         if self.test_evaluator is not None:
             self.test_evaluator.derived = derived
         settings = {**self.calibration_settings, "image_score": self._image_score_settings}
@@ -155,36 +148,22 @@ class AnomalyEvaluation(DetectionProtocol):
         logger.info("wrote " + (", ".join(map(str, written)) or "no calibration"))
         return written
 
-    def _fit_normative(self, collector: AnomalyCollector, records: list[dict]) -> dict[str, VoxelwiseStandardization]:
-        """Fit each usable voxel-wise standardisation on the healthy maps; add its validation scores."""
+    def _fit_derived(self, collector: AnomalyCollector) -> dict[str, DerivedMethod]:
+        """Fit each usable derived method on the healthy maps, in order; add its maps and validation scores."""
         fitted = {}
-        for name, spec in self.normative.items():
-            if spec["method"] not in collector.scores:
-                logger.info(f"normative map {name} skipped: {spec['method']} not evaluated")
+        for name, method in self.derived.items():
+            missing = sorted(set(method.methods) - set(collector.scores))
+            if missing:
+                logger.info(f"derived method {name} skipped: {missing} not evaluated")
                 continue
-            standardization = VoxelwiseStandardization(**spec).fit(records)
-            for record in records:
-                values = standardization(record["maps"], record["affine"])[record["region"]]
+            method.fit(collector.records)
+            for record in collector.records:  # as the evaluator computes it on every later volume
+                derived = np.where(record["region"], method(record["maps"], record["affine"]), 0.0)
+                record["maps"][name] = derived.astype(np.float32)
+                values = record["maps"][name][record["region"]]
                 collector.scores[name].append(values)
                 collector.image_scores[name].append(collector.image_score(values))
-            fitted[name] = standardization
-        return fitted
-
-    def _fit_combinations(self, collector: AnomalyCollector) -> dict[str, HealthyScaleCombination]:
-        """Fit each usable combination on the healthy voxels and add its validation scores to ``collector``."""
-        fitted = {}
-        for name, spec in self.combinations.items():
-            combination = HealthyScaleCombination(**spec)
-            methods = combination.methods
-            if not set(methods) <= set(collector.scores):
-                logger.info(f"combination {name} skipped: {sorted(set(methods) - set(collector.scores))} not evaluated")
-                continue
-            combination.fit({m: np.concatenate(collector.scores[m]) for m in methods})
-            for i in range(len(collector.kinds)):
-                values = combination({m: collector.scores[m][i] for m in methods})
-                collector.scores[name].append(values)
-                collector.image_scores[name].append(collector.image_score(values))
-            fitted[name] = combination
+            fitted[name] = method
         return fitted
 
     def check(self) -> None:

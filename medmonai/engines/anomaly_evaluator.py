@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -15,11 +15,22 @@ from torch.utils.data import DataLoader
 
 from medmonai.errors import ConfigError
 from medmonai.keys import Keys
-from medmonai.scoring import HealthyScaleCombination, MapPostprocessor, SlidingWindowMapper, VoxelwiseStandardization
+from medmonai.scoring import MapPostprocessor, SlidingWindowMapper
 
 __all__ = ["AnomalyMapEvaluator", "DerivedMethod"]
 
-DerivedMethod = HealthyScaleCombination | VoxelwiseStandardization
+
+class DerivedMethod(Protocol):
+    """A map made from other methods' maps, fitted on healthy ones (see :class:`medmonai.methods.DerivedMethod`)."""
+
+    methods: list[str]
+    rule: str
+
+    def fit(self, records: Sequence[Mapping]) -> DerivedMethod:
+        """Fit on the healthy volumes' records (maps, region, affine)."""
+
+    def __call__(self, maps: Mapping[str, np.ndarray], affine: np.ndarray | None = None) -> np.ndarray:
+        """The derived map of one volume."""
 
 
 def _first(value: Any) -> Any:
@@ -48,8 +59,7 @@ class AnomalyMapEvaluator(Evaluator):
     ``label`` (lesion mask), ``case_id`` and ``kind``. The output (``engine.state.output``) holds, as numpy:
 
     - ``maps``: ``{method: (X, Y, Z) float32}``, median-filtered and zero outside the evaluation region, then
-      the ``derived`` methods' maps computed from them (``{name: fitted HealthyScaleCombination or
-      VoxelwiseStandardization}``, set by calibration);
+      the ``derived`` methods' maps computed from them (``{name: fitted derived method}``, set by calibration);
     - ``region``: the (eroded) brain mask, ``(X, Y, Z)`` bool; ``label``: ``(X, Y, Z)`` uint8 or None;
     - ``image``: the normalised first channel; ``brain_mask``: ``(X, Y, Z)`` bool or None; ``case_id``, ``kind``,
       ``source`` (the image file) and ``affine`` (4x4 RAS) of the grid all these arrays are on (the model's);

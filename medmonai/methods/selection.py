@@ -13,9 +13,9 @@ from monai.inferers import SlidingWindowInferer
 from medmonai import runs
 from medmonai.errors import ConfigError
 from medmonai.methods.base import AnomalyMethod
+from medmonai.methods.derived import DerivedMethod
 from medmonai.methods.registry import METHODS
 from medmonai.scoring import SlidingWindowMapper
-from medmonai.scoring.normative import normative_specs
 
 __all__ = ["anomaly_mappers", "available", "calibration_paths", "create", "shown_method"]
 
@@ -94,24 +94,21 @@ def calibration_paths(methods: Mapping[str, AnomalyMethod] | Sequence[str], outp
 
 
 def shown_method(
-    preferred: str,
-    model: str,
-    mappers: Mapping,
-    combinations: Mapping[str, Mapping],
-    normative: Mapping[str, str | Mapping] | None = None,
+    preferred: str, model: str, mappers: Mapping, derived: Mapping[str, DerivedMethod] | None = None
 ) -> str:
     """The method whose maps an evaluation writes: ``preferred`` if evaluated, else ``model``, else the first mapper.
 
     Args:
-        preferred: a method, normative map or combination name (e.g. ``"ssad3d|intensity"``).
+        preferred: a method or derived method name (e.g. ``"ssad3d|intensity"``).
         model: the bundle's ``--model``.
         mappers: the evaluated methods, ``{name: mapper}``.
-        combinations: ``{name: {"methods": [...], ...}}``; a combination is evaluated when all its methods are.
-        normative: ``{name: method}`` or ``{name: {"method": ...}}``; evaluated when its method is. Defaults to None.
+        derived: ``{name: derived method}`` in evaluation order; one is evaluated when all its ``methods`` are.
+            Defaults to None.
     """
     evaluated = set(mappers)
-    evaluated |= {name for name, spec in normative_specs(normative).items() if spec["method"] in evaluated}
-    evaluated |= {name for name, spec in combinations.items() if set(spec["methods"]) <= evaluated}
+    for name, method in (derived or {}).items():
+        if set(method.methods) <= evaluated:
+            evaluated.add(name)
     for name in (preferred, model):
         if name in evaluated:
             return name

@@ -10,13 +10,7 @@ from scipy import ndimage
 
 from medmonai.errors import ConfigError
 
-__all__ = ["VoxelwiseStandardization", "normative_specs", "resample_to"]
-
-
-def normative_specs(normative: Mapping[str, str | Mapping] | None) -> dict[str, dict]:
-    """``{name: method}`` or ``{name: {"method": ..., "tail": ...}}`` as ``{name: {"method": ..., ...}}``."""
-    specs = (normative or {}).items()
-    return {name: dict(spec) if isinstance(spec, Mapping) else {"method": spec} for name, spec in specs}
+__all__ = ["VoxelwiseStandardization", "resample_to"]
 
 
 def resample_to(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from monai.inferers import SlidingWindowInferer
@@ -12,13 +13,16 @@ from medmonai.errors import CheckpointError, ConfigError
 from medmonai.methods import (
     METHODS,
     AnomalyMethod,
+    CombinedMap,
     MethodRegistry,
+    NormativeMap,
     anomaly_mappers,
     available,
     calibration_paths,
     create,
     shown_method,
 )
+from medmonai.scoring import HealthyScaleCombination, VoxelwiseStandardization
 
 ROI = (16, 16, 16)
 INFERER = SlidingWindowInferer(roi_size=ROI, sw_batch_size=2, overlap=0.25, mode="gaussian")
@@ -121,13 +125,36 @@ def test_mappers_load_weights_from_the_run_folder_or_a_given_path(tmp_path):
 
 
 def test_the_shown_method_is_the_preferred_one_when_evaluated_else_the_model_else_the_first():
-    combos = {"a|b": {"methods": ["a", "b"]}}
-    assert shown_method("a|b", "a", {"a": 0, "b": 0}, combos) == "a|b"
-    assert shown_method("a|b", "a", {"a": 0}, combos) == "a"  # b not evaluated, so neither is a|b
-    assert shown_method("a|b", "c", {"b": 0, "a": 0}, {}) == "b"
-    # combinations may use normative maps, which are evaluated when their method is
-    combos = {"a|b~low": {"methods": ["a", "b~low"]}}
-    normative = {"b~low": {"method": "b", "tail": "lower"}, "a~z": "a"}
-    assert shown_method("a|b~low", "a", {"a": 0, "b": 0}, combos, normative) == "a|b~low"
-    assert shown_method("a~z", "b", {"a": 0}, {}, normative) == "a~z"
-    assert shown_method("a|b~low", "a", {"a": 0}, combos, normative) == "a"
+    a_b = CombinedMap(["a", "b"])
+    assert shown_method("a|b", "a", {"a": 0, "b": 0}, {"a|b": a_b}) == "a|b"
+    assert shown_method("a|b", "a", {"a": 0}, {"a|b": a_b}) == "a"  # b not evaluated, so neither is a|b
+    assert shown_method("a|b", "c", {"b": 0, "a": 0}) == "b"
+    # a derived method may use an earlier one, which is evaluated when its own methods are
+    derived = {
+        "b~low": NormativeMap("b", tail="lower"),
+        "a|b~low": CombinedMap(["a", "b~low"]),
+        "a~z": NormativeMap("a"),
+    }
+    assert shown_method("a|b~low", "a", {"a": 0, "b": 0}, derived) == "a|b~low"
+    assert shown_method("a~z", "b", {"a": 0}, derived) == "a~z"
+    assert shown_method("a|b~low", "a", {"a": 0}, derived) == "a"
+
+
+def test_derived_methods_fit_on_healthy_records_as_their_scoring_math_does():
+    rng = np.random.default_rng(0)
+    region = np.zeros((6, 6, 6), bool)
+    region[1:5, 1:5, 1:5] = True
+    records = [
+        {"maps": {m: rng.random((6, 6, 6)).astype(np.float32) for m in "ab"}, "region": region} for _ in range(4)
+    ]
+    for record in records:
+        record["affine"] = np.eye(4)
+    combined = CombinedMap(["a", "b"], rule="exceedance_max").fit(records)
+    pooled = {m: np.concatenate([r["maps"][m][region] for r in records]) for m in "ab"}
+    reference = HealthyScaleCombination(["a", "b"], rule="exceedance_max").fit(pooled)
+    np.testing.assert_array_equal(combined(records[0]["maps"]), reference(records[0]["maps"]))
+    normative = NormativeMap("a", sigma=0.5, tail="lower").fit(records)
+    expected = VoxelwiseStandardization("a", sigma=0.5, tail="lower").fit(records)(records[1]["maps"], np.eye(4))
+    np.testing.assert_array_equal(normative(records[1]["maps"], np.eye(4)), expected)
+    assert normative.template_space and not combined.template_space and not normative.needs_weights
+    assert (combined.rule, normative.rule) == ("exceedance_max", "voxelwise_z_lower")
