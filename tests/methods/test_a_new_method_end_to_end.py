@@ -40,6 +40,16 @@ class OneLayerDenoiser(AnomalyMethod):
         return CoarseNoise(std=self.noise_std, scale=8)
 
 
+def map_example_scans(out, settings, tmp_path):
+    """inference.yaml on two example heads (one with a lesion): ``({case: cases.csv row}, inference folder)``."""
+    scans, inference = tmp_path / "scans", tmp_path / "inference"
+    write_example_scans(scans)
+    run_configs(
+        BUNDLE, ["train.yaml", "inference.yaml"], out, input_dir=str(scans), inference_dir=str(inference), **settings
+    )
+    return {r["case_id"]: r for r in csv.DictReader((inference / "cases.csv").open())}, inference
+
+
 @pytest.fixture
 def registered():
     METHODS.register("denoiser1", OneLayerDenoiser)  # the registry line
@@ -63,13 +73,7 @@ def test_a_registered_method_trains_evaluates_calibrates_and_maps_new_scans(regi
     assert calibration["voxel_threshold"] > 0  # a residual of a one-layer denoiser is never exactly zero
     assert len(list((out / "maps").glob("*_anomaly.nii.gz"))) == 5  # the shown method falls back to @model
 
-    scans = tmp_path / "scans"
-    write_example_scans(scans)
-    inference = tmp_path / "inference"
-    run_configs(
-        BUNDLE, ["train.yaml", "inference.yaml"], out, input_dir=str(scans), inference_dir=str(inference), **settings
-    )
-    rows = {r["case_id"]: r for r in csv.DictReader((inference / "cases.csv").open())}
+    rows, inference = map_example_scans(out, settings, tmp_path)
     assert sorted(rows) == ["mni_healthy", "mni_lesion"]
     for name, row in rows.items():
         assert float(row["image_threshold"]) == pytest.approx(calibration["image_threshold"], rel=1e-5)
@@ -82,11 +86,5 @@ def test_intensity_thresholding_is_a_method_too_calibrated_and_used_with_no_weig
     run_configs(BUNDLE, ["train.yaml", "calibrate.yaml"], out, **settings)
     assert not runs.weights_path(out, "intensity_threshold").exists()
     calibration = json.loads(runs.calibration_path(out, "intensity_threshold").read_text(encoding="utf-8"))
-    scans = tmp_path / "scans"
-    write_example_scans(scans)
-    inference = tmp_path / "inference"
-    run_configs(
-        BUNDLE, ["train.yaml", "inference.yaml"], out, input_dir=str(scans), inference_dir=str(inference), **settings
-    )
-    rows = {r["case_id"]: r for r in csv.DictReader((inference / "cases.csv").open())}
+    rows, _ = map_example_scans(out, settings, tmp_path)
     assert float(rows["mni_lesion"]["image_threshold"]) == pytest.approx(calibration["image_threshold"], rel=1e-5)
