@@ -9,9 +9,9 @@ names each in its config with the maps it uses (``evaluate.yaml``'s ``derived``)
 """
 
 from medmonai.methods.base import INPUTS, AnomalyMethod
-from medmonai.methods.combination import CombinedMap
+from medmonai.methods.combination.method import CombinedMap
 from medmonai.methods.derived import DerivedMethod
-from medmonai.methods.normative import NormativeMap
+from medmonai.methods.normative.method import NormativeMap
 from medmonai.methods.registry import METHODS, MethodRegistry
 from medmonai.methods.selection import anomaly_mappers, available, calibration_paths, create, shown_method
 
