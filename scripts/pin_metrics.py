@@ -41,6 +41,8 @@ RUNS = {
     ],
     "brain_mri_anomaly": [
         (["train.yaml"], {"model": "ae3d", "max_epochs": 2, "ckpt_interval": 1, "patches_per_volume": 2, **BRAIN}),
+        # the default model too: its initial weights and training anomalies are drawn after the network is built
+        (["train.yaml"], {"model": "ssad3d", "max_epochs": 2, "ckpt_interval": 1, "patches_per_volume": 2, **BRAIN}),
         (["train.yaml", "evaluate.yaml"], BRAIN),
     ],
 }
