@@ -30,6 +30,7 @@ import argparse
 import importlib.metadata
 import json
 import math
+import shutil
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -105,6 +106,8 @@ def build_test_set(out: Path, subject: dict, variants: list[str], n_lesion: int,
     noise_scale = 0.01 * float(np.percentile(image[brain], 95))
     rng = np.random.default_rng(seed)  # the same copies whichever variants are asked for
     items: dict[str, list[dict]] = {variant: [] for variant in variants}
+    for variant in variants:  # a folder without items.json is incomplete or of an older layout: written anew
+        shutil.rmtree(out / variant, ignore_errors=True)
     with ExitStack() as stack:  # each variant's folder appears whole or not at all
         staging = {v: stack.enter_context(atomic_directory(out / v)) for v in variants}
         for i in range(n_lesion + n_healthy):
