@@ -27,7 +27,7 @@ from medmonai.data.io.headers import (
 )
 from medmonai.data.io.pictures import IMAGE_SUFFIXES, check_images, load_grayscale, read_picture, unit_range
 from medmonai.data.io.planes import PLANE_SUFFIXES, file_stem, load_plane, plane_kind, volume_plane
-from medmonai.data.io.tables import read_manifest_table, require_pyarrow
+from medmonai.data.io.tables import read_csv_rows, read_manifest_table, require_pyarrow
 from medmonai.data.io.volumes import VOLUME_SUFFIXES, load_volume, ras_affine, read_nifti_ras, volume_loader
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "read_dicom_plane",
     "read_dicom_series",
     "read_header",
+    "read_csv_rows",
     "read_manifest_table",
     "read_nifti_ras",
     "read_picture",

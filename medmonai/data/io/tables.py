@@ -1,10 +1,11 @@
-"""Tables: CSV (optionally gzipped) and Parquet files read into pyarrow, columnar, with nothing per row.
+"""Tables: small CSV files read row by row, and CSV (optionally gzipped) or Parquet files read into pyarrow.
 
 pyarrow is an optional dependency (the "population" extra): :func:`require_pyarrow` names the install command.
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,7 +18,26 @@ try:  # an optional dependency: a clear error when a table is read without it
 except ImportError:  # pragma: no cover - exercised only where pyarrow is absent
     pa = None
 
-__all__ = ["read_manifest_table", "require_pyarrow"]
+__all__ = ["read_csv_rows", "read_manifest_table", "require_pyarrow"]
+
+
+def read_csv_rows(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Read a small CSV with a header line into its column names and rows, names and values stripped.
+
+    Empty cells are kept as ``""``. For large cohort tables use :func:`read_manifest_table`.
+
+    Raises:
+        DataError: the file is malformed CSV or not UTF-8 text.
+    """
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
+            columns = [c.strip() for c in reader.fieldnames or []]
+    except (csv.Error, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: malformed CSV ({e})") from e
+    return columns, rows
 
 
 def require_pyarrow() -> None:

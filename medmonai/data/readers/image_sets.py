@@ -19,7 +19,6 @@ also loads.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from medmonai.data.io import (
     check_images,
     file_stem,
     plane_kind,
+    read_csv_rows,
     read_dicom_plane,
     read_nifti_ras,
     read_picture,
@@ -125,19 +125,8 @@ def _folder_items(folder: Path, channels: Sequence[str] | None) -> list[tuple[li
     return [([p], file_stem(p), {}) for p in paths]
 
 
-def _manifest_rows(manifest: Path) -> tuple[list[str], list[dict]]:
-    try:
-        with manifest.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
-            columns = [c.strip() for c in reader.fieldnames or []]
-    except (csv.Error, UnicodeDecodeError) as e:
-        raise DataError(f"{manifest}: malformed CSV ({e})") from e
-    return columns, rows
-
-
 def _manifest_items(manifest: Path, channels: Sequence[str] | None) -> list[tuple[list[Path], str, dict]]:
-    columns, rows = _manifest_rows(manifest)
+    columns, rows = read_csv_rows(manifest)
     if not columns:
         raise DataError(f"{manifest}: empty manifest (no header line); it lists no images")
     channels = list(channels) if channels is not None else [str(Keys.IMAGE)]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from medmonai.data.io import read_csv_rows
 from medmonai.errors import DataError
 from medmonai.keys import Keys
 
@@ -31,12 +31,8 @@ def _json_items(path: Path, section: str | None) -> list:
 
 
 def _csv_items(path: Path) -> list:
-    try:
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
-    except (csv.Error, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: malformed CSV ({e})") from e
-    return [{k.strip(): (v or "").strip() for k, v in row.items() if k and (v or "").strip()} for row in rows]
+    _, rows = read_csv_rows(path)
+    return [{k: v for k, v in row.items() if k and v} for row in rows]
 
 
 def read_datalist(
