@@ -42,6 +42,7 @@ import numpy as np
 from medmonai.data.synthetic import LESION_KINDS, add_lesions
 from medmonai.data.synthetic.clinical import CLINICAL_VARIANTS, clinical_variants
 from medmonai.errors import DataError, install_excepthook
+from medmonai.metrics import leave_one_subject_out
 from medmonai.transforms.brain.network import NetworkBrainExtractor
 from medmonai.transforms.spatial.array import isotropic_grid, resample_to_grid
 from medmonai.utils.outputs import atomic_directory, atomic_write_bytes
@@ -59,6 +60,7 @@ REPORTED = (
     ("dice_at_threshold", "Dice at the voxel threshold", True),
     ("sample_auroc", "sample AUROC (lesion copies against healthy copies)", True),
     ("healthy_fp_ml", "false-positive volume on healthy copies (ml, mean)", False),
+    ("sample_fpr", "healthy copies flagged abnormal (share, at the image threshold)", False),
 )
 
 
@@ -171,6 +173,27 @@ def per_subject_tables(by_group: dict, groups: list[str]) -> str:
     return "\n".join(lines)
 
 
+def choice_table(by_group: dict) -> str:
+    """The map chosen by leave-one-subject-out on voxel AUPRC (as a multiple of intensity thresholding's)."""
+    if len({g.split("/")[0] for g in by_group}) < 2:
+        return ""
+    lines = [
+        "### The map chosen by leave-one-subject-out (voxel AUPRC, multiple of intensity thresholding's)",
+        "",
+        "Per held-out subject: the method whose worst multiple on the **other** subjects is highest, then its "
+        "multiple on the held-out subject, which no choice saw.",
+        "",
+        "| held-out subject | chosen on the others | its worst on the others | on the held-out subject |",
+        "|---|---|---|---|",
+    ]
+    for row in leave_one_subject_out(by_group):
+        chosen = row["chosen"].replace("|", "\\|")
+        lines.append(
+            f"| {row['held_out']} | {chosen} | {row['worst_on_others']:.2f}x | {row['held_out_multiple']:.2f}x |"
+        )
+    return "\n".join(lines + [""])
+
+
 def main() -> int:
     """Build the test sets (once per setting) and run the bundle's evaluation on them; returns the exit code."""
     install_excepthook()
@@ -217,7 +240,7 @@ def main() -> int:
         return done.returncode
     by_group = json.loads((report / "metrics_by_group.json").read_text(encoding="utf-8"))
     title = "## Unseen real subjects, per subject and clinical variant (thresholds from healthy embedded volumes)"
-    body = f"{title}\n\n{per_subject_tables(by_group, groups)}"
+    body = f"{title}\n\n{per_subject_tables(by_group, groups)}\n{choice_table(by_group)}"
     atomic_write_bytes(report / "per_subject.md", body.encode())
     print("\n" + body)
     print(f"report, maps and overlays in {report}; per-subject tables in {report / 'per_subject.md'}")

@@ -37,6 +37,7 @@ NON_NEGATIVE = frozenset({"num_workers", "seed", "noise_std", "beta", "vae_beta"
 FRACTIONS = frozenset({"test_fraction", "val_fraction", "overlap", "anomaly_prob", "mask_edge_prob"})
 RATES = frozenset({"voxel_fpr", "pixel_fpr", "target_fpr"})  # false-positive rates on healthy data, in (0, 1)
 MANUAL_THRESHOLDS = frozenset({"image_threshold", "voxel_threshold", "pixel_threshold"})  # a number, or null
+VOLUMES_OR_NULL = frozenset({"max_fp_ml"})  # a positive number of ml, or null (not used)
 ROI_MULTIPLE = 8  # the 3-D networks halve the patch three times
 
 
@@ -81,8 +82,10 @@ def _check_threshold(key: str, value: Any) -> None:
 
 def _check_range(key: str, value: Any) -> None:
     name = key.rsplit("#", 1)[-1]
-    if name in MANUAL_THRESHOLDS:
+    if name in MANUAL_THRESHOLDS | VOLUMES_OR_NULL:
         _check_threshold(key, value)
+        if name in VOLUMES_OR_NULL and isinstance(value, (int, float)) and not value > 0:
+            raise ConfigError(f"--{key}: must be a positive number of ml or null, got {value}")
         return
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         if name == "roi_size":

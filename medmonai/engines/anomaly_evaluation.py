@@ -17,7 +17,7 @@ from medmonai.errors import DataError
 from medmonai.keys import Keys
 from medmonai.metrics import dice_from_counts, ranking_metrics, sample_detection
 from medmonai.scoring.calibration import Calibration, calibrate
-from medmonai.scoring.thresholds import check_fpr
+from medmonai.scoring.thresholds import check_fpr, optional_ml
 from medmonai.utils.outputs import atomic_write_bytes, figure_png_bytes, json_bytes
 from medmonai.viz import roc_pr_figure
 from medmonai.viz.tables import comparison_markdown
@@ -67,9 +67,12 @@ class AnomalyEvaluation(DetectionProtocol):
         calibration_paths: ``{method: path}`` of the calibrations to write. Defaults to None (none).
         calibration_settings: what the calibrations hold for (image score, post-processing, preprocessing,
             sliding window); inference must match them. Defaults to None.
+        max_fp_ml: set each voxel threshold by false-positive volume instead of ``voxel_fpr``: the lowest at which
+            no healthy validation volume has more than this (ml) segmented, small components dropped. Defaults to
+            None (by ``voxel_fpr``).
 
     Raises:
-        ConfigError: ``voxel_fpr`` or ``target_fpr`` outside (0, 1).
+        ConfigError: ``voxel_fpr`` or ``target_fpr`` outside (0, 1), or ``max_fp_ml`` not a positive number.
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class AnomalyEvaluation(DetectionProtocol):
         derived: Mapping[str, DerivedMethod] | None = None,
         calibration_paths: Mapping[str, str | Path] | None = None,
         calibration_settings: Mapping | None = None,
+        max_fp_ml: float | None = None,
     ) -> None:
         super().__init__(val_evaluator, test_evaluator, output_dir, title)
         self.voxel_fpr = check_fpr(voxel_fpr, "voxel_fpr")
@@ -97,11 +101,13 @@ class AnomalyEvaluation(DetectionProtocol):
         self.calibration_paths = {m: Path(p) for m, p in (calibration_paths or {}).items()}
         self.calibration_settings = dict(calibration_settings or {})
         self.calibrations: dict[str, Calibration] = {}
+        self.max_fp_ml = optional_ml(max_fp_ml, "max_fp_ml")
 
     def collector(self, thresholds: tuple[dict, dict] | None = None) -> AnomalyCollector:
         """The healthy volumes' collector (whole maps kept for derived maps), or the test volumes' (segmenting)."""
         if thresholds is None:
-            return AnomalyCollector(**self.score_settings, keep_maps=bool(self.derived))
+            keep_maps = bool(self.derived) or self.max_fp_ml is not None
+            return AnomalyCollector(**self.score_settings, keep_maps=keep_maps)
         return AnomalyCollector(**self.score_settings, voxel_thresholds=thresholds[0])
 
     def fit(self, collector: AnomalyCollector) -> tuple[dict[str, float], dict[str, float]]:
@@ -114,17 +120,20 @@ class AnomalyEvaluation(DetectionProtocol):
             self.test_evaluator.derived = derived
         settings = {**self.calibration_settings, "image_score": self._image_score_settings}
         mappers = self.val_evaluator.mappers
-        self.calibrations = {
-            m: calibrate(
-                m,
-                v,
-                collector.image_scores[m],
-                self.voxel_fpr,
-                self.target_fpr,
-                {**settings, "map": mappers[m].map_settings} if m in mappers else settings,
+        self.calibrations = {}
+        for m, v in collector.scores.items():
+            by_volume = {}
+            if self.max_fp_ml is not None:  # segmented ml per healthy volume: needs the whole maps
+                segment = self.val_evaluator.postprocessor.segment
+                by_volume = {
+                    "max_fp_ml": self.max_fp_ml,
+                    "healthy_volumes": _healthy_volumes(collector, m),
+                    "segment": segment,
+                }
+            map_settings = {**settings, "map": mappers[m].map_settings} if m in mappers else settings
+            self.calibrations[m] = calibrate(
+                m, v, collector.image_scores[m], self.voxel_fpr, self.target_fpr, map_settings, **by_volume
             )
-            for m, v in collector.scores.items()
-        }
         voxel = {m: c.voxel_threshold for m, c in self.calibrations.items()}
         image = {m: c.image_threshold for m, c in self.calibrations.items()}
         return voxel, image
@@ -219,7 +228,14 @@ class AnomalyEvaluation(DetectionProtocol):
         mapper = next(iter(self.test_evaluator.mappers.values()))
         kinds = {k: collector.kinds.count(k) for k in sorted(set(collector.kinds))}
         return {
-            "thresholds": {"voxel_fpr_on_healthy_val": self.voxel_fpr, "image_fpr_on_healthy_val": self.target_fpr},
+            "thresholds": {
+                **(
+                    {"voxel_fpr_on_healthy_val": self.voxel_fpr}
+                    if self.max_fp_ml is None
+                    else {"max_fp_ml_per_healthy_val_volume": self.max_fp_ml}
+                ),
+                "image_fpr_on_healthy_val": self.target_fpr,
+            },
             "image_score": self.score_settings,
             "postprocessing": self.test_evaluator.postprocessor.settings,
             "sliding_window": dict(mapper.settings),
@@ -227,6 +243,14 @@ class AnomalyEvaluation(DetectionProtocol):
             "val_volumes": len(self.val_evaluator.data_loader),
             "combinations": {n: {"methods": c.methods, "rule": c.rule} for n, c in self.test_evaluator.derived.items()},
         }
+
+
+def _healthy_volumes(collector: AnomalyCollector, method: str) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Per healthy volume kept whole, ``(map, region, voxel ml)`` of ``method``."""
+    return [
+        (r["maps"][method], r["region"], abs(float(np.linalg.det(r["affine"][:3, :3]))) / 1000.0)
+        for r in collector.records
+    ]
 
 
 def check_test_lesions(items: list[dict] | None) -> None:

@@ -15,12 +15,14 @@ from medmonai.metrics.gan import (
     sliced_wasserstein_distance,
 )
 from medmonai.metrics.latent import latent_separation
+from medmonai.metrics.subjects import leave_one_subject_out, subject_means
 
 __all__ = [
     "auroc_ap",
     "blurred_mean_baseline",
     "dice_from_counts",
     "latent_separation",
+    "leave_one_subject_out",
     "lesion_detection",
     "memorisation_ratio",
     "ms_ssim_diversity",
@@ -28,4 +30,5 @@ __all__ = [
     "ranking_metrics",
     "sample_detection",
     "sliced_wasserstein_distance",
+    "subject_means",
 ]

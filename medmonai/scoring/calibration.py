@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import numpy as np
 
 from medmonai.errors import ConfigError
 from medmonai.runs import CALIBRATION_FILE
-from medmonai.scoring.thresholds import check_fpr, threshold_at_fpr
+from medmonai.scoring.thresholds import check_fpr, threshold_at_fp_volume, threshold_at_fpr
 
 __all__ = ["Calibration", "calibrate", "load_calibration"]
 
@@ -37,10 +37,12 @@ class Calibration:
 
     Attributes:
         method: the map's method (a model name, e.g. ``ssad3d``).
-        voxel_threshold: voxels above it are anomalous; exceeded by ``voxel_fpr`` of healthy in-brain voxels.
+        voxel_threshold: voxels above it are anomalous; exceeded by ``voxel_fpr`` of healthy in-brain voxels, or,
+            with ``max_fp_ml``, the lowest threshold at which no healthy volume has more than that segmented.
         image_threshold: a scan whose image score is above it is flagged abnormal; exceeded by ``image_fpr`` of the
             healthy volumes' image scores (their ``1 - image_fpr`` quantile).
-        voxel_fpr: the healthy voxels' false-positive rate the voxel threshold was set at.
+        voxel_fpr: the healthy voxels' false-positive rate the voxel threshold was set at (with ``max_fp_ml``: the
+            rate it reached).
         image_fpr: the healthy volumes' false-positive rate the image threshold was set at (``target_fpr``).
         display_max: top of the overlays' colour scale: the score exceeded by 1% of ``voxel_fpr`` of healthy voxels.
         n_healthy_volumes: how many healthy volumes (or images) the thresholds come from.
@@ -49,6 +51,8 @@ class Calibration:
         unit: ``"volumes"`` (voxel maps) or ``"images"`` (pixel maps). Defaults to ``"volumes"``.
         replaced: the thresholds set by hand at inference (:meth:`with_manual`), with the calibrated values they
             replaced (``{"image": 0.31}``); never written to ``thresholds.json``. Defaults to none.
+        max_fp_ml: the voxel threshold's rule, when it was set by false-positive volume: the most (ml) any healthy
+            volume has segmented at it, small components dropped. Defaults to None (set by ``voxel_fpr``).
     """
 
     method: str
@@ -61,6 +65,7 @@ class Calibration:
     settings: dict[str, Any] = field(default_factory=dict)
     unit: str = "volumes"
     replaced: dict[str, float] = field(default_factory=dict)
+    max_fp_ml: float | None = None
 
     @property
     def map_unit(self) -> str:
@@ -72,6 +77,8 @@ class Calibration:
         healthy = f"{self.n_healthy_volumes} healthy {self.unit[:-1] if self.n_healthy_volumes == 1 else self.unit}"
         if which == "image":
             return f"fpr {self.image_fpr:g} on {healthy}"
+        if self.max_fp_ml is not None:
+            return f"at most {self.max_fp_ml:g} ml segmented in each of {healthy}"
         return f"fpr {self.voxel_fpr:g} on the {self.map_unit}s of {healthy}"
 
     def source(self, which: str) -> str:
@@ -82,10 +89,16 @@ class Calibration:
     def rules(self) -> dict[str, str]:
         """Per threshold, the rule that made it, as ``thresholds.json`` states it."""
         fprs = {"image": (self.image_fpr, "image scores"), "voxel": (self.voxel_fpr, f"{self.map_unit} values")}
-        return {
+        rules = {
             f"{which}_threshold": f"{self.rule(which)}: the {1 - fpr:g} quantile of their {what}"
             for which, (fpr, what) in fprs.items()
         }
+        if self.max_fp_ml is not None:
+            rules["voxel_threshold"] = (
+                f"{self.rule('voxel')}: the lowest such threshold, exceeded by {self.voxel_fpr:.3g} of their "
+                f"{self.map_unit} values"
+            )
+        return rules
 
     def with_manual(self, image_threshold: Any = None, voxel_threshold: Any = None) -> Calibration:
         """This calibration with either threshold set by hand (None, or ``"null"`` from a command line: calibrated).
@@ -221,8 +234,15 @@ def calibrate(
     image_fpr: float,
     settings: Mapping[str, Any] | None = None,
     unit: str = "volumes",
+    max_fp_ml: float | None = None,
+    healthy_volumes: Sequence[tuple[np.ndarray, np.ndarray, float]] | None = None,
+    segment: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None = None,
 ) -> Calibration:
     """Fix a method's thresholds on healthy volumes: each is the ``1 - fpr`` quantile of the healthy values.
+
+    With ``max_fp_ml`` the voxel threshold is instead the lowest at which no healthy volume has more than
+    ``max_fp_ml`` segmented (:func:`medmonai.scoring.thresholds.threshold_at_fp_volume`), and ``voxel_fpr`` is
+    ignored.
 
     Args:
         method: the method's name.
@@ -233,15 +253,28 @@ def calibrate(
             ``1 - image_fpr`` quantile of their image scores.
         settings: the settings the thresholds hold for (see :class:`Calibration`). Defaults to None.
         unit: ``"volumes"`` or ``"images"``, what the healthy data are. Defaults to ``"volumes"``.
+        max_fp_ml: set the voxel threshold by false-positive volume instead, in ml. Defaults to None (by rate).
+        healthy_volumes: with ``max_fp_ml``, per healthy volume its ``(map, region, voxel ml)``. Defaults to None.
+        segment: with ``max_fp_ml``, ``segment(map, region, threshold)`` -> bool (the post-processor's, which drops
+            small components). Defaults to None.
 
     Raises:
-        ConfigError: a rate outside (0, 1), no healthy values, or an unknown ``unit``.
+        ConfigError: a rate outside (0, 1), no healthy values, an unknown ``unit``, or ``max_fp_ml`` without the
+            healthy volumes and ``segment``.
     """
     if unit not in UNITS:
         raise ConfigError(f"unit must be one of {UNITS}, got {unit!r}")
     values = np.concatenate([np.asarray(v, np.float32).ravel() for v in healthy_values])
-    voxel = threshold_at_fpr(values, check_fpr(voxel_fpr, "voxel_fpr"))
-    display = max(threshold_at_fpr(values, voxel_fpr * DISPLAY_FPR_FACTOR), voxel * 1.25, voxel + 1e-6)
+    if max_fp_ml is None:
+        voxel = threshold_at_fpr(values, check_fpr(voxel_fpr, "voxel_fpr"))
+    else:
+        if not healthy_volumes or segment is None:
+            raise ConfigError("max_fp_ml needs the healthy volumes' maps and a segmentation to calibrate on")
+        maps, regions, voxel_ml = zip(*healthy_volumes, strict=True)
+        voxel = threshold_at_fp_volume(maps, regions, voxel_ml, max_fp_ml, segment)
+        voxel_fpr = float(np.mean(values > voxel))
+    top = float(values.max()) if voxel_fpr <= 0 else threshold_at_fpr(values, voxel_fpr * DISPLAY_FPR_FACTOR)
+    display = max(top, voxel * 1.25, voxel + 1e-6)
     return Calibration(
         method=method,
         voxel_threshold=float(voxel),
@@ -252,6 +285,7 @@ def calibrate(
         n_healthy_volumes=len(healthy_values),
         settings=json.loads(json.dumps(dict(settings or {}), default=list)),
         unit=unit,
+        max_fp_ml=None if max_fp_ml is None else float(max_fp_ml),
     )
 
 

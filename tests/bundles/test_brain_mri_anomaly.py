@@ -549,9 +549,23 @@ def test_calibrate_yaml_writes_what_evaluation_wrote(trained, cache, tmp_path):
     }
 
 
+def test_calibrate_yaml_sets_the_voxel_threshold_by_false_positive_volume(trained, cache, tmp_path):
+    weights = tmp_path / "ae3d"
+    weights.mkdir()
+    shutil.copy(trained / "ae3d" / "model.pt", weights / "model.pt")
+    run(["train.yaml", "calibrate.yaml"], tmp_path, cache_dir=cache, model="ae3d", max_fp_ml=0.5, **SMALL)
+    calibration = json.loads((weights / "thresholds.json").read_text(encoding="utf-8"))
+    by_rate = json.loads((trained / "ae3d" / "thresholds.json").read_text(encoding="utf-8"))
+    assert calibration["max_fp_ml"] == 0.5 and calibration["image_threshold"] == by_rate["image_threshold"]
+    assert calibration["rules"]["voxel_threshold"].startswith("at most 0.5 ml segmented in each of 1 healthy volume")
+    # 1% of a healthy brain's voxels (over 10 ml at 8 mm³ each) is far above 0.5 ml: the threshold must rise
+    assert calibration["voxel_threshold"] > by_rate["voxel_threshold"] and calibration["voxel_fpr"] < 0.01
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
+        (["--max_fp_ml", "0"], "--max_fp_ml: must be a positive number of ml or null, got 0"),
         (["--target_fpr", "1.5"], "--target_fpr: must be in (0, 1), got 1.5"),
         (["--target_fpr", "0"], "--target_fpr: must be in (0, 1), got 0"),
         (["--voxel_fpr", "one"], "--voxel_fpr: expected a number, got 'one'"),

@@ -8,6 +8,8 @@ import pytest
 from medmonai.errors import ConfigError
 from medmonai.scoring import threshold_at_fpr
 from medmonai.scoring.calibration import Calibration, calibrate, load_calibration
+from medmonai.scoring.postprocess import MapPostprocessor
+from medmonai.scoring.thresholds import threshold_at_fp_volume
 
 SETTINGS = {
     "postprocessing": {"median_size": 3, "erode_iterations": 2},
@@ -141,3 +143,55 @@ def test_a_bad_manual_threshold_is_refused_naming_its_id(value):
         images.with_manual(voxel_threshold=value)
     with pytest.raises(ConfigError, match=r"^image_threshold must be a finite number or null, got "):
         images.with_manual(image_threshold=value)
+
+
+def healthy_volumes(seed=0, n=3):
+    """Noise volumes with one bright blob each (a healthy structure the map dislikes), 8 mm³ voxels."""
+    rng = np.random.default_rng(seed)
+    volumes = []
+    for i in range(n):
+        anomaly_map = rng.random((24, 24, 24)).astype(np.float32)
+        anomaly_map[4 : 8 + i, 4:8, 4:8] += 1.0 + 0.1 * i  # 64-112 voxels: 0.5-0.9 ml at 8 mm³
+        volumes.append((anomaly_map, np.ones(anomaly_map.shape, bool), 0.008))
+    return volumes
+
+
+@pytest.mark.parametrize("max_fp_ml", [0.3, 0.6, 2.0])
+def test_a_false_positive_volume_threshold_is_the_lowest_that_keeps_every_healthy_volume_under_it(max_fp_ml):
+    postprocessor = MapPostprocessor(median_size=0, min_component_size=10)
+    volumes = healthy_volumes()
+    values = [m[r] for m, r, _ in volumes]
+    cal = calibrate(
+        "ssad3d", values, [0.1, 0.2, 0.3], 0.01, 0.5, SETTINGS, "volumes", max_fp_ml, volumes, postprocessor.segment
+    )
+
+    def worst_ml(threshold):
+        return max(postprocessor.segment(m, r, threshold).sum() * ml for m, r, ml in volumes)
+
+    assert worst_ml(cal.voxel_threshold) <= max_fp_ml
+    below = max(v[v < cal.voxel_threshold].max() for v in values)  # the next healthy value down breaks the rule
+    assert worst_ml(below) > max_fp_ml
+    assert cal.max_fp_ml == max_fp_ml
+    assert cal.voxel_fpr == pytest.approx(np.mean(np.concatenate(values) > cal.voxel_threshold))
+    assert cal.rule("voxel") == f"at most {max_fp_ml:g} ml segmented in each of 3 healthy volumes"
+
+
+def test_a_false_positive_volume_calibration_round_trips_and_states_its_rule(tmp_path):
+    volumes = healthy_volumes()
+    segment = MapPostprocessor(median_size=0, min_component_size=10).segment
+    values = [m[r] for m, r, _ in volumes]
+    cal = calibrate("ssad3d", values, [0.1, 0.2, 0.3], 0.01, 0.5, SETTINGS, "volumes", 1.0, volumes, segment)
+    path = tmp_path / "thresholds.json"
+    path.write_bytes(cal.to_json())
+    assert Calibration.load(path, "ssad3d", SETTINGS) == cal
+    rule = json.loads(path.read_text())["rules"]["voxel_threshold"]
+    assert rule.startswith("at most 1 ml segmented in each of 3 healthy volumes: the lowest such threshold")
+    with pytest.raises(ConfigError, match="needs the healthy volumes"):
+        calibrate("ssad3d", values, [0.1, 0.2, 0.3], 0.01, 0.5, SETTINGS, "volumes", 1.0)
+
+
+@pytest.mark.parametrize("value", [0, -1.0, float("nan"), True, "2"])
+def test_a_false_positive_volume_that_is_not_a_positive_number_is_refused(value):
+    volumes = healthy_volumes()
+    with pytest.raises(ConfigError, match="max_fp_ml must be a positive number of ml"):
+        threshold_at_fp_volume(*zip(*volumes, strict=True), value, MapPostprocessor().segment)
